@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/breaker"
+	"github.com/authserve/authserve/internal/config"
+	"github.com/authserve/authserve/internal/lockout"
+	"github.com/authserve/authserve/internal/logging"
+	"github.com/authserve/authserve/internal/metrics"
+	"github.com/authserve/authserve/internal/sqlstore"
+	"github.com/authserve/authserve/internal/token"
+)
+
+// app holds everything built from the configuration; serve and the
+// administrative commands share it.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	sink    io.Closer
+	db      *sqlstore.Store
+	store   *breaker.Store
+	metrics *metrics.Metrics
+	keys    *token.KeySet
+	tokens  *token.Manager
+	service *auth.Service
+	redis   *redis.Client
+}
+
+// loadConfig reads the configuration and builds the logger.
+func loadConfig(getenv func(string) string, stdout io.Writer) (config.Config, *slog.Logger, *logging.Sink, error) {
+	cfg, err := config.Load(getenv, ".")
+	if err != nil {
+		return config.Config{}, nil, nil, exitError{code: 1, msg: err.Error()}
+	}
+	logger, sink, err := logging.New(logging.Options{
+		Level: cfg.LogLevel, Format: cfg.LogFormat, File: cfg.LogFile,
+		MaxSizeMB: cfg.LogFileMaxSizeMB, MaxBackups: cfg.LogFileMaxBackups, MaxAgeDays: cfg.LogFileMaxAgeDays,
+		Stdout: stdout,
+	})
+	if err != nil {
+		return config.Config{}, nil, nil, exitError{code: 1, msg: "AUTH_LOG_FILE: " + err.Error()}
+	}
+	return cfg, logger, sink, nil
+}
+
+// openStore opens the configured database and, when migrate is true,
+// applies pending migrations.
+func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.Store, error) {
+	db, err := cfg.Database()
+	if err != nil {
+		return nil, exitError{code: 1, msg: "AUTH_DATABASE_URL: " + err.Error()}
+	}
+	if db.Driver == config.DriverMySQL {
+		return nil, exitError{code: 1, msg: "AUTH_DATABASE_URL: mysql:// is not supported yet (use sqlite: or postgres://)"}
+	}
+	s, err := sqlstore.Open(ctx, sqlstore.Options{
+		Driver: db.Driver, DSN: db.DSN.Reveal(),
+		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
+		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if migrate {
+		if err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("migrate database: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// newApp wires the store, breaker, keys and service. withTokens is false
+// for administrative commands, which issue no tokens.
+func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io.Closer, withTokens bool) (*app, error) {
+	a := &app{cfg: cfg, log: logger, sink: sink, metrics: metrics.New()}
+	var err error
+	if a.db, err = openStore(ctx, cfg, cfg.AutoMigrate); err != nil {
+		return nil, err
+	}
+	var counters auth.Lockout = a.db
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL.Reveal())
+		if err != nil {
+			a.close()
+			return nil, exitError{code: 1, msg: "AUTH_REDIS_URL: " + err.Error()}
+		}
+		a.redis = redis.NewClient(opt)
+	}
+	a.store = breaker.NewStore(a.db, counters, breaker.Options{
+		Timeout:     cfg.DBTimeout,
+		MaxFailures: uint32(cfg.BreakerMaxFailures),
+		OpenTimeout: cfg.BreakerOpenTimeout,
+		Logger:      logger,
+		Observer:    a.metrics,
+	})
+	var lock auth.Lockout = a.store
+	if a.redis != nil {
+		// Redis shares lockout state across replicas; when it fails the
+		// database-backed counters take over, so no login is refused
+		// because Redis is down.
+		lock = lockout.NewFallback(lockout.NewRedis(a.redis, "authserve:lockout:"), a.store, logger)
+	}
+	hasher, err := auth.NewHasher(cfg.BcryptCost, cfg.HashConcurrency, cfg.HashQueueTimeout, a.metrics)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("hasher: %w", err)
+	}
+	if withTokens {
+		if err := a.loadKeys(); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
+	a.service = auth.NewService(auth.Config{
+		Password:                auth.PasswordPolicy{MinLength: cfg.PasswordMinLength, MinClasses: cfg.PasswordMinClasses},
+		RefreshTokenTTL:         cfg.RefreshTokenTTL,
+		SessionMaxLifetime:      cfg.SessionMaxLifetime,
+		RefreshReuseInterval:    cfg.RefreshReuseInterval,
+		LockoutThreshold:        cfg.LockoutThreshold,
+		LockoutAccountThreshold: cfg.LockoutAccountThreshold,
+		LockoutDuration:         cfg.LockoutDuration,
+	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics})
+	return a, nil
+}
+
+// loadKeys builds the signing keys: an explicit secret or key file, or in
+// development a secret generated once and kept beside the database.
+func (a *app) loadKeys() error {
+	cfg := a.cfg
+	var err error
+	switch {
+	case cfg.JWTSecret != "":
+		a.keys, err = token.NewHMACKeySet([]byte(cfg.JWTSecret.Reveal()))
+		if err != nil {
+			return exitError{code: 1, msg: "AUTH_JWT_SECRET: " + err.Error()}
+		}
+		if len(cfg.JWTVerifyKeyFiles) > 0 {
+			a.log.Warn("AUTH_JWT_VERIFY_KEY_FILES is ignored with AUTH_JWT_SECRET (HS256 has no public keys)")
+		}
+	case cfg.JWTPrivateKeyFile != "":
+		a.keys, err = token.LoadKeySet(cfg.JWTPrivateKeyFile, cfg.JWTVerifyKeyFiles)
+		if err != nil {
+			return exitError{code: 1, msg: "AUTH_JWT_PRIVATE_KEY_FILE: " + err.Error()}
+		}
+	default:
+		path := cfg.DevKeyPath()
+		secret, created, err := token.DevSecret(path)
+		if err != nil {
+			return fmt.Errorf("development signing secret %s: %w", path, err)
+		}
+		a.keys, err = token.NewHMACKeySet(secret)
+		if err != nil {
+			return fmt.Errorf("development signing secret %s: %w", path, err)
+		}
+		a.log.Warn("no AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE: signing with a development secret; set one before production",
+			slog.String("key_file", path), slog.Bool("created", created))
+	}
+	a.tokens, err = token.NewManager(token.Config{
+		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL,
+	}, a.keys)
+	if err != nil {
+		return fmt.Errorf("token manager: %w", err)
+	}
+	return nil
+}
+
+// close releases what newApp opened, in reverse order.
+func (a *app) close() error {
+	var errs []error
+	if a.redis != nil {
+		errs = append(errs, a.redis.Close())
+	}
+	if a.db != nil {
+		errs = append(errs, a.db.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/authserve/authserve/internal/token"
+)
+
+// keys implements `authserve keys generate --type T [--out FILE]`.
+func keys(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "generate" {
+		return usageError("usage: authserve keys generate --type ed25519|p256|rsa [--out FILE]")
+	}
+	fs := newFlags("keys generate", stderr)
+	kind := fs.String("type", "ed25519", "key type: ed25519 (EdDSA), p256 (ES256) or rsa (RS256)")
+	out := fs.String("out", "", "write the PEM to this file (mode 0600, never overwritten) instead of standard output")
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		return usageError("keys generate: unexpected argument %q", fs.Arg(0))
+	}
+	switch *kind {
+	case "ed25519", "p256", "rsa":
+	default:
+		return usageError("keys generate: --type must be ed25519, p256 or rsa, not %q", *kind)
+	}
+	pem, err := token.GenerateKeyPEM(*kind)
+	if err != nil {
+		return fmt.Errorf("generate key: %w", err)
+	}
+	if *out == "" {
+		_, err := stdout.Write(pem)
+		return err
+	}
+	return writeNewFile(*out, pem)
+}
+
+// writeNewFile creates path with mode 0600 and refuses to replace an
+// existing file: overwriting a signing key would log everyone out.
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists; refusing to overwrite a key", path)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test
+// to use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines decodes every JSON log line written so far.
+func (b *syncBuffer) lines(t testing.TB) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(b.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// server is a running authserve started through run.
+type server struct {
+	URL  string
+	Logs *syncBuffer
+	stop context.CancelFunc
+	done chan error
+}
+
+// testEnv is a configuration for tests: SQLite in a temporary directory,
+// a random port, a fast bcrypt cost.
+func testEnv(t testing.TB, extra map[string]string) map[string]string {
+	dir := t.TempDir()
+	env := map[string]string{
+		"AUTH_ADDR":                  "127.0.0.1:0",
+		"AUTH_DATABASE_URL":          "sqlite:" + filepath.Join(dir, "authserve.db"),
+		"AUTH_BCRYPT_COST":           "4",
+		"AUTH_RATE_LIMIT_PER_MINUTE": "0",
+		"AUTH_LOG_LEVEL":             "debug",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+func getenvOf(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// startServer runs the service and waits until it answers /healthz.
+func startServer(t testing.TB, env map[string]string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{Logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
+	go func() { s.done <- run(ctx, nil, getenvOf(env), strings.NewReader(""), s.Logs, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.URL == "" {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not start; logs:\n%s", s.Logs)
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("run returned early: %v; logs:\n%s", err, s.Logs)
+		case <-time.After(10 * time.Millisecond):
+		}
+		for _, l := range s.Logs.lines(t) {
+			if l["msg"] == "authserve listening" {
+				s.URL = "http://" + l["addr"].(string)
+			}
+		}
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop cancels the server's context, as SIGTERM does, and requires a clean
+// exit.
+func (s *server) Stop(t testing.TB) {
+	t.Helper()
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("run after shutdown = %v, want nil", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("server did not stop within 20s")
+	}
+}
+
+// call sends a request and decodes a JSON answer (when there is one).
+func call(t testing.TB, method, url, bearer string, body any) (int, map[string]any, http.Header) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %q", method, url, raw)
+		}
+	}
+	return resp.StatusCode, m, resp.Header
+}
+
+// runCmd runs one command of the binary and returns its output.
+func runCmd(t testing.TB, env map[string]string, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, getenvOf(env), strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `authserve: an authentication service (registration, login, JWT access tokens,
+rotating refresh tokens).
+
+Usage:
+  authserve [serve]                      run the HTTP API (default)
+  authserve migrate up|down|status       apply, roll back one, or list schema migrations
+  authserve version                      print version and build information
+  authserve keys generate --type ed25519|p256|rsa [--out FILE]
+                                         write a new private signing key as PEM
+  authserve user create --email E        create an account (password from standard input)
+  authserve user show|disable|enable|delete EMAIL
+  authserve user list [--limit N]        list accounts
+  authserve session revoke-all EMAIL     log a user out everywhere
+  authserve healthcheck                  GET /healthz of the server at AUTH_ADDR; exit 0 or 1
+
+Configuration comes from AUTH_* environment variables and a .env file in the
+working directory (the environment wins); see .env.example.
+`
+
+// run is the whole program behind main, testable with its inputs.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args
+	if len(args) > 0 {
+		cmd, rest = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		if err := noArgs("serve", rest, stderr); err != nil {
+			return err
+		}
+		return serve(ctx, getenv, stdout)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version":
+		return printVersion(stdout)
+	case "keys":
+		return keys(rest, stdout, stderr)
+	case "user":
+		return userCommand(ctx, rest, getenv, stdin, stdout, stderr)
+	case "session":
+		return sessionCommand(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+func noArgs(cmd string, rest []string, stderr io.Writer) error {
+	if len(rest) > 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError{code: 2, msg: fmt.Sprintf("%s takes no arguments, got %q", cmd, strings.Join(rest, " "))}
+	}
+	return nil
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func usageError(format string, a ...any) error {
+	return exitError{code: 2, msg: fmt.Sprintf(format, a...)}
+}
+
+func printVersion(w io.Writer) error {
+	fmt.Fprintf(w, "authserve %s\n", version)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(w, "go: %s\n", bi.GoVersion)
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision", "vcs.time", "vcs.modified", "GOOS", "GOARCH", "CGO_ENABLED":
+				fmt.Fprintf(w, "%s: %s\n", s.Key, s.Value)
+			}
+		}
+	}
+	return nil
+}

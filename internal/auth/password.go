@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn/frequency"
+	"golang.org/x/text/unicode/norm"
+)
+
+// MaxPasswordBytes is bcrypt's input limit. Longer passwords are refused,
+// never truncated: bcrypt would silently ignore the excess.
+const MaxPasswordBytes = 72
+
+// passphraseLength is the length from which composition rules no longer
+// apply (NIST SP 800-63B favours length over composition).
+const passphraseLength = 16
+
+// PasswordPolicy is the rule set for new passwords.
+type PasswordPolicy struct {
+	MinLength  int // characters, after NFKC normalisation
+	MinClasses int // of lower, upper, digit, symbol; 0 disables
+}
+
+// commonPasswords is the zxcvbn password frequency list (about 30,000
+// entries, lower case) shipped by github.com/trustelem/zxcvbn (MIT).
+var commonPasswords = func() map[string]struct{} {
+	list := frequency.FrequencyLists["passwords"]
+	m := make(map[string]struct{}, len(list))
+	for _, p := range list {
+		m[p] = struct{}{}
+	}
+	return m
+}()
+
+// CommonPasswordCount reports the size of the embedded common-password list.
+func CommonPasswordCount() int { return len(commonPasswords) }
+
+// NormalizePassword applies Unicode NFKC so that visually identical
+// passwords typed on different keyboards hash alike. It never trims.
+func NormalizePassword(p string) string { return norm.NFKC.String(p) }
+
+// Check returns every rule the already normalised password p breaks.
+func (pp PasswordPolicy) Check(p string) []string {
+	var broken []string
+	n := utf8.RuneCountInString(p)
+	if !utf8.ValidString(p) {
+		return []string{"must be valid UTF-8"}
+	}
+	if n < pp.MinLength {
+		broken = append(broken, fmt.Sprintf("must be at least %d characters", pp.MinLength))
+	}
+	if len(p) > MaxPasswordBytes {
+		broken = append(broken, "must be at most 72 bytes (UTF-8)")
+	}
+	if p != "" && strings.TrimSpace(p) == "" {
+		broken = append(broken, "must not be whitespace only")
+	}
+	if _, ok := commonPasswords[strings.ToLower(p)]; ok {
+		broken = append(broken, "is too common")
+	}
+	if n < passphraseLength && pp.MinClasses > 0 {
+		if c := classes(p); c < pp.MinClasses {
+			broken = append(broken, fmt.Sprintf("must contain at least %d of: lower case, upper case, digit, symbol (or be 16 characters or longer)", pp.MinClasses))
+		}
+	}
+	return broken
+}
+
+func classes(p string) int {
+	var lower, upper, digit, symbol bool
+	for _, r := range p {
+		switch {
+		case unicode.IsLower(r):
+			lower = true
+		case unicode.IsUpper(r):
+			upper = true
+		case unicode.IsDigit(r):
+			digit = true
+		case !unicode.IsSpace(r) && !unicode.IsControl(r):
+			symbol = true
+		}
+	}
+	n := 0
+	for _, b := range []bool{lower, upper, digit, symbol} {
+		if b {
+			n++
+		}
+	}
+	return n
+}

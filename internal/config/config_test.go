@@ -1,0 +1,449 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// cmpPrefix compares netip.Prefix values, whose fields are unexported.
+var cmpPrefix = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// defaults is the configuration with nothing set, written out by hand so
+// that a changed default is a deliberate edit here too.
+func defaults() Config {
+	return Config{
+		Env:                     "development",
+		Addr:                    ":8080",
+		ShutdownTimeout:         15 * time.Second,
+		HTTPReadHeaderTimeout:   5 * time.Second,
+		HTTPReadTimeout:         10 * time.Second,
+		HTTPWriteTimeout:        30 * time.Second,
+		HTTPIdleTimeout:         120 * time.Second,
+		DatabaseURL:             "sqlite:authserve.db",
+		AutoMigrate:             true,
+		DBTimeout:               3 * time.Second,
+		DBConnMaxLifetime:       30 * time.Minute,
+		DBConnMaxIdleTime:       5 * time.Minute,
+		BreakerMaxFailures:      5,
+		BreakerOpenTimeout:      30 * time.Second,
+		JWTIssuer:               "authserve",
+		AccessTokenTTL:          15 * time.Minute,
+		RefreshTokenTTL:         720 * time.Hour,
+		SessionMaxLifetime:      2160 * time.Hour,
+		RefreshReuseInterval:    10 * time.Second,
+		BcryptCost:              12,
+		HashConcurrency:         runtime.NumCPU(),
+		HashQueueTimeout:        2 * time.Second,
+		PasswordMinLength:       8,
+		PasswordMinClasses:      3,
+		RateLimitPerMinute:      60,
+		LockoutThreshold:        5,
+		LockoutAccountThreshold: 50,
+		LockoutDuration:         15 * time.Minute,
+		LogLevel:                slog.LevelInfo,
+		LogFormat:               "json",
+		LogFileMaxSizeMB:        100,
+		LogFileMaxBackups:       5,
+		LogFileMaxAgeDays:       28,
+	}
+}
+
+const secret32 = "0123456789abcdef0123456789abcdef"
+
+func TestLoadDefaults(t *testing.T) {
+	got, err := Load(envOf(nil), t.TempDir())
+	if err != nil {
+		t.Fatalf("Load(empty) error = %v", err)
+	}
+	if diff := cmp.Diff(defaults(), got, cmpPrefix); diff != "" {
+		t.Errorf("Load(empty) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadIgnoresProcessEnvironment(t *testing.T) {
+	t.Setenv("AUTH_LOG_LEVEL", "debug")
+	got, err := Load(envOf(nil), t.TempDir())
+	if err != nil {
+		t.Fatalf("Load(empty) error = %v", err)
+	}
+	if got.LogLevel != slog.LevelInfo {
+		t.Errorf("Load(empty getenv).LogLevel = %v, want %v: the process environment leaked in", got.LogLevel, slog.LevelInfo)
+	}
+}
+
+func TestLoadParsesEachVariable(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want func(c *Config)
+	}{
+		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32},
+			func(c *Config) { c.Env = "production"; c.JWTSecret = secret32 }},
+		{map[string]string{"AUTH_ENV": "Development"}, func(c *Config) {}},
+		{map[string]string{"AUTH_ADDR": "127.0.0.1:9000"}, func(c *Config) { c.Addr = "127.0.0.1:9000" }},
+		{map[string]string{"AUTH_ADDR": ":0"}, func(c *Config) { c.Addr = ":0" }},
+		{map[string]string{"AUTH_SHUTDOWN_TIMEOUT": "1m"}, func(c *Config) { c.ShutdownTimeout = time.Minute }},
+		{map[string]string{"AUTH_HTTP_READ_HEADER_TIMEOUT": "2s"}, func(c *Config) { c.HTTPReadHeaderTimeout = 2 * time.Second }},
+		{map[string]string{"AUTH_HTTP_READ_TIMEOUT": "20s"}, func(c *Config) { c.HTTPReadTimeout = 20 * time.Second }},
+		{map[string]string{"AUTH_HTTP_WRITE_TIMEOUT": "1m30s"}, func(c *Config) { c.HTTPWriteTimeout = 90 * time.Second }},
+		{map[string]string{"AUTH_HTTP_IDLE_TIMEOUT": "5m"}, func(c *Config) { c.HTTPIdleTimeout = 5 * time.Minute }},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,2001:db8::/32 , ::1,10.1.2.3/16"},
+			func(c *Config) {
+				c.TrustedProxies = []netip.Prefix{
+					netip.MustParsePrefix("10.0.0.0/8"),
+					netip.MustParsePrefix("192.0.2.7/32"),
+					netip.MustParsePrefix("2001:db8::/32"),
+					netip.MustParsePrefix("::1/128"),
+					netip.MustParsePrefix("10.1.0.0/16"),
+				}
+			}},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": "::ffff:192.0.2.1"},
+			func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")} }},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": " , "}, func(c *Config) {}},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://App.Example.com, http://localhost:3000/,https://[::1]:8443"},
+			func(c *Config) {
+				c.CORSAllowedOrigins = []string{"https://app.example.com", "http://localhost:3000", "https://[::1]:8443"}
+			}},
+		{map[string]string{"AUTH_DATABASE_URL": "postgres://u:p@db:5432/auth?sslmode=require"},
+			func(c *Config) { c.DatabaseURL = "postgres://u:p@db:5432/auth?sslmode=require" }},
+		{map[string]string{"AUTH_DATABASE_URL": "sqlite::memory:"}, func(c *Config) { c.DatabaseURL = "sqlite::memory:" }},
+		{map[string]string{"AUTH_AUTO_MIGRATE": "false"}, func(c *Config) { c.AutoMigrate = false }},
+		{map[string]string{"AUTH_AUTO_MIGRATE": "0"}, func(c *Config) { c.AutoMigrate = false }},
+		{map[string]string{"AUTH_DB_TIMEOUT": "500ms"}, func(c *Config) { c.DBTimeout = 500 * time.Millisecond }},
+		{map[string]string{"AUTH_DB_MAX_OPEN_CONNS": "25"}, func(c *Config) { c.DBMaxOpenConns = 25 }},
+		{map[string]string{"AUTH_DB_MAX_IDLE_CONNS": "4"}, func(c *Config) { c.DBMaxIdleConns = 4 }},
+		{map[string]string{"AUTH_DB_CONN_MAX_LIFETIME": "0"}, func(c *Config) { c.DBConnMaxLifetime = 0 }},
+		{map[string]string{"AUTH_DB_CONN_MAX_IDLE_TIME": "1m"}, func(c *Config) { c.DBConnMaxIdleTime = time.Minute }},
+		{map[string]string{"AUTH_BREAKER_MAX_FAILURES": "3"}, func(c *Config) { c.BreakerMaxFailures = 3 }},
+		{map[string]string{"AUTH_BREAKER_OPEN_TIMEOUT": "5s"}, func(c *Config) { c.BreakerOpenTimeout = 5 * time.Second }},
+		{map[string]string{"AUTH_JWT_SECRET": secret32 + " "}, func(c *Config) { c.JWTSecret = secret32 + " " }},
+		{map[string]string{"AUTH_JWT_PRIVATE_KEY_FILE": "/etc/authserve/key.pem"},
+			func(c *Config) { c.JWTPrivateKeyFile = "/etc/authserve/key.pem" }},
+		{map[string]string{"AUTH_JWT_VERIFY_KEY_FILES": "old1.pem, old2.pem,"},
+			func(c *Config) { c.JWTVerifyKeyFiles = []string{"old1.pem", "old2.pem"} }},
+		{map[string]string{"AUTH_JWT_ISSUER": "https://auth.example.com"}, func(c *Config) { c.JWTIssuer = "https://auth.example.com" }},
+		{map[string]string{"AUTH_JWT_AUDIENCE": "api"}, func(c *Config) { c.JWTAudience = "api" }},
+		{map[string]string{"AUTH_ACCESS_TOKEN_TTL": "5m"}, func(c *Config) { c.AccessTokenTTL = 5 * time.Minute }},
+		{map[string]string{"AUTH_REFRESH_TOKEN_TTL": "24h"}, func(c *Config) { c.RefreshTokenTTL = 24 * time.Hour }},
+		{map[string]string{"AUTH_SESSION_MAX_LIFETIME": "48h"}, func(c *Config) { c.SessionMaxLifetime = 48 * time.Hour }},
+		{map[string]string{"AUTH_REFRESH_REUSE_INTERVAL": "0"}, func(c *Config) { c.RefreshReuseInterval = 0 }},
+		{map[string]string{"AUTH_BCRYPT_COST": "4"}, func(c *Config) { c.BcryptCost = 4 }},
+		{map[string]string{"AUTH_BCRYPT_COST": "31"}, func(c *Config) { c.BcryptCost = 31 }},
+		{map[string]string{"AUTH_HASH_CONCURRENCY": "3"}, func(c *Config) { c.HashConcurrency = 3 }},
+		{map[string]string{"AUTH_HASH_QUEUE_TIMEOUT": "250ms"}, func(c *Config) { c.HashQueueTimeout = 250 * time.Millisecond }},
+		{map[string]string{"AUTH_PASSWORD_MIN_LENGTH": "72"}, func(c *Config) { c.PasswordMinLength = 72 }},
+		{map[string]string{"AUTH_PASSWORD_MIN_CLASSES": "0"}, func(c *Config) { c.PasswordMinClasses = 0 }},
+		{map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "0"}, func(c *Config) { c.RateLimitPerMinute = 0 }},
+		{map[string]string{"AUTH_LOCKOUT_THRESHOLD": "0"}, func(c *Config) { c.LockoutThreshold = 0 }},
+		{map[string]string{"AUTH_LOCKOUT_ACCOUNT_THRESHOLD": "100"}, func(c *Config) { c.LockoutAccountThreshold = 100 }},
+		{map[string]string{"AUTH_LOCKOUT_DURATION": "1h"}, func(c *Config) { c.LockoutDuration = time.Hour }},
+		{map[string]string{"AUTH_REDIS_URL": "rediss://:pw@cache:6380/2"}, func(c *Config) { c.RedisURL = "rediss://:pw@cache:6380/2" }},
+		{map[string]string{"AUTH_LOG_LEVEL": "DEBUG"}, func(c *Config) { c.LogLevel = slog.LevelDebug }},
+		{map[string]string{"AUTH_LOG_LEVEL": "warn"}, func(c *Config) { c.LogLevel = slog.LevelWarn }},
+		{map[string]string{"AUTH_LOG_LEVEL": "error"}, func(c *Config) { c.LogLevel = slog.LevelError }},
+		{map[string]string{"AUTH_LOG_FORMAT": "Text"}, func(c *Config) { c.LogFormat = "text" }},
+		{map[string]string{"AUTH_LOG_FILE": "/var/log/authserve.log"}, func(c *Config) { c.LogFile = "/var/log/authserve.log" }},
+		{map[string]string{"AUTH_LOG_FILE_MAX_SIZE_MB": "10"}, func(c *Config) { c.LogFileMaxSizeMB = 10 }},
+		{map[string]string{"AUTH_LOG_FILE_MAX_BACKUPS": "0"}, func(c *Config) { c.LogFileMaxBackups = 0 }},
+		{map[string]string{"AUTH_LOG_FILE_MAX_AGE_DAYS": "7"}, func(c *Config) { c.LogFileMaxAgeDays = 7 }},
+		// Blank values are unset values: the default applies.
+		{map[string]string{"AUTH_BCRYPT_COST": "  ", "AUTH_LOG_LEVEL": ""}, func(c *Config) {}},
+		{map[string]string{"AUTH_ACCESS_TOKEN_TTL": " 20m "}, func(c *Config) { c.AccessTokenTTL = 20 * time.Minute }},
+	}
+	for _, tt := range tests {
+		got, err := Load(envOf(tt.env), t.TempDir())
+		if err != nil {
+			t.Errorf("Load(%v) error = %v", tt.env, err)
+			continue
+		}
+		want := defaults()
+		tt.want(&want)
+		if diff := cmp.Diff(want, got, cmpPrefix); diff != "" {
+			t.Errorf("Load(%v) mismatch (-want +got):\n%s", tt.env, diff)
+		}
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"AUTH_LOG_LEVEL": "loud"}, `AUTH_LOG_LEVEL: unknown log level "loud" (want debug, info, warn or error)`},
+		{map[string]string{"AUTH_LOG_LEVEL": "warn+2"}, `AUTH_LOG_LEVEL: unknown log level "warn+2" (want debug, info, warn or error)`},
+		{map[string]string{"AUTH_LOG_FORMAT": "xml"}, `AUTH_LOG_FORMAT: unknown log format "xml" (want json or text)`},
+		{map[string]string{"AUTH_ENV": "staging"}, `AUTH_ENV: unknown environment "staging" (want development or production)`},
+		{map[string]string{"AUTH_ADDR": "8080"}, `AUTH_ADDR: "8080" is not host:port (want e.g. :8080 or 127.0.0.1:8080)`},
+		{map[string]string{"AUTH_ADDR": ":99999"}, `AUTH_ADDR: ":99999" is not host:port (want e.g. :8080 or 127.0.0.1:8080)`},
+		{map[string]string{"AUTH_ACCESS_TOKEN_TTL": "15"}, `AUTH_ACCESS_TOKEN_TTL: "15" is not a duration (want e.g. 10s, 15m or 720h)`},
+		{map[string]string{"AUTH_ACCESS_TOKEN_TTL": "0"}, `AUTH_ACCESS_TOKEN_TTL: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_REFRESH_TOKEN_TTL": "-1h"}, `AUTH_REFRESH_TOKEN_TTL: must be greater than 0 (got -1h0m0s)`},
+		{map[string]string{"AUTH_SESSION_MAX_LIFETIME": "forever"}, `AUTH_SESSION_MAX_LIFETIME: "forever" is not a duration (want e.g. 10s, 15m or 720h)`},
+		{map[string]string{"AUTH_REFRESH_REUSE_INTERVAL": "-1s"}, `AUTH_REFRESH_REUSE_INTERVAL: must not be negative (got -1s)`},
+		{map[string]string{"AUTH_SHUTDOWN_TIMEOUT": "0s"}, `AUTH_SHUTDOWN_TIMEOUT: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_HTTP_READ_HEADER_TIMEOUT": "0"}, `AUTH_HTTP_READ_HEADER_TIMEOUT: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_HTTP_READ_TIMEOUT": "-5s"}, `AUTH_HTTP_READ_TIMEOUT: must be greater than 0 (got -5s)`},
+		{map[string]string{"AUTH_HTTP_WRITE_TIMEOUT": "x"}, `AUTH_HTTP_WRITE_TIMEOUT: "x" is not a duration (want e.g. 10s, 15m or 720h)`},
+		{map[string]string{"AUTH_HTTP_IDLE_TIMEOUT": "0"}, `AUTH_HTTP_IDLE_TIMEOUT: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_DB_TIMEOUT": "0"}, `AUTH_DB_TIMEOUT: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_DB_CONN_MAX_LIFETIME": "-1m"}, `AUTH_DB_CONN_MAX_LIFETIME: must not be negative (got -1m0s)`},
+		{map[string]string{"AUTH_DB_CONN_MAX_IDLE_TIME": "-1m"}, `AUTH_DB_CONN_MAX_IDLE_TIME: must not be negative (got -1m0s)`},
+		{map[string]string{"AUTH_BREAKER_OPEN_TIMEOUT": "0"}, `AUTH_BREAKER_OPEN_TIMEOUT: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_HASH_QUEUE_TIMEOUT": "0"}, `AUTH_HASH_QUEUE_TIMEOUT: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_LOCKOUT_DURATION": "0"}, `AUTH_LOCKOUT_DURATION: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_AUTO_MIGRATE": "yes"}, `AUTH_AUTO_MIGRATE: "yes" is not a boolean (want true or false)`},
+		{map[string]string{"AUTH_BCRYPT_COST": "3"}, `AUTH_BCRYPT_COST: 3 is outside 4..31`},
+		{map[string]string{"AUTH_BCRYPT_COST": "32"}, `AUTH_BCRYPT_COST: 32 is outside 4..31`},
+		{map[string]string{"AUTH_BCRYPT_COST": "twelve"}, `AUTH_BCRYPT_COST: "twelve" is not an integer`},
+		{map[string]string{"AUTH_HASH_CONCURRENCY": "0"}, `AUTH_HASH_CONCURRENCY: must be at least 1, got 0`},
+		{map[string]string{"AUTH_PASSWORD_MIN_LENGTH": "0"}, `AUTH_PASSWORD_MIN_LENGTH: 0 is outside 1..72 (72 bytes is bcrypt's limit)`},
+		{map[string]string{"AUTH_PASSWORD_MIN_LENGTH": "73"}, `AUTH_PASSWORD_MIN_LENGTH: 73 is outside 1..72 (72 bytes is bcrypt's limit)`},
+		{map[string]string{"AUTH_PASSWORD_MIN_CLASSES": "5"}, `AUTH_PASSWORD_MIN_CLASSES: 5 is outside 0..4`},
+		{map[string]string{"AUTH_PASSWORD_MIN_CLASSES": "-1"}, `AUTH_PASSWORD_MIN_CLASSES: -1 is outside 0..4`},
+		{map[string]string{"AUTH_RATE_LIMIT_PER_MINUTE": "-1"}, `AUTH_RATE_LIMIT_PER_MINUTE: must be at least 0, got -1 (0 = off)`},
+		{map[string]string{"AUTH_LOCKOUT_THRESHOLD": "-5"}, `AUTH_LOCKOUT_THRESHOLD: must be at least 0, got -5 (0 = off)`},
+		{map[string]string{"AUTH_LOCKOUT_ACCOUNT_THRESHOLD": "-1"}, `AUTH_LOCKOUT_ACCOUNT_THRESHOLD: must be at least 0, got -1 (0 = off)`},
+		{map[string]string{"AUTH_BREAKER_MAX_FAILURES": "0"}, `AUTH_BREAKER_MAX_FAILURES: must be at least 1, got 0`},
+		{map[string]string{"AUTH_DB_MAX_OPEN_CONNS": "-1"}, `AUTH_DB_MAX_OPEN_CONNS: must be at least 0, got -1 (0 = automatic)`},
+		{map[string]string{"AUTH_DB_MAX_IDLE_CONNS": "-2"}, `AUTH_DB_MAX_IDLE_CONNS: must be at least 0, got -2 (0 = automatic)`},
+		{map[string]string{"AUTH_LOG_FILE_MAX_SIZE_MB": "0"}, `AUTH_LOG_FILE_MAX_SIZE_MB: must be at least 1, got 0`},
+		{map[string]string{"AUTH_LOG_FILE_MAX_BACKUPS": "-1"}, `AUTH_LOG_FILE_MAX_BACKUPS: must be at least 0, got -1 (0 = keep all)`},
+		{map[string]string{"AUTH_LOG_FILE_MAX_AGE_DAYS": "-1"}, `AUTH_LOG_FILE_MAX_AGE_DAYS: must be at least 0, got -1 (0 = keep regardless of age)`},
+		{map[string]string{"AUTH_JWT_SECRET": "short"}, `AUTH_JWT_SECRET: must be at least 32 bytes (got 5)`},
+		{map[string]string{"AUTH_JWT_SECRET": secret32, "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem"},
+			`AUTH_JWT_SECRET: set together with AUTH_JWT_PRIVATE_KEY_FILE: choose one (HS256 secret or private key)`},
+		{map[string]string{"AUTH_DATABASE_URL": "mongodb://u:hunter2@db/auth"},
+			`AUTH_DATABASE_URL: unknown database scheme "mongodb" (want sqlite:PATH, sqlite::memory:, postgres://… or mysql://…)`},
+		{map[string]string{"AUTH_DATABASE_URL": "authserve.db"},
+			`AUTH_DATABASE_URL: no database scheme (want sqlite:PATH, sqlite::memory:, postgres://… or mysql://…)`},
+		{map[string]string{"AUTH_DATABASE_URL": "postgres://u:hunter2@db:bad/auth"},
+			`AUTH_DATABASE_URL: not a valid URL: invalid port ":bad" after host`},
+		{map[string]string{"AUTH_DATABASE_URL": "sqlite:"},
+			`AUTH_DATABASE_URL: sqlite: needs a file (e.g. sqlite:authserve.db, or sqlite::memory: for a throw-away database)`},
+		{map[string]string{"AUTH_REDIS_URL": "http://cache:6379"}, `AUTH_REDIS_URL: want redis://host:port/db or rediss://… (TLS)`},
+		{map[string]string{"AUTH_REDIS_URL": "cache:6379"}, `AUTH_REDIS_URL: want redis://host:port/db or rediss://… (TLS)`},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"},
+			`AUTH_TRUSTED_PROXIES: "proxy.local" is neither an IP address nor a CIDR (want e.g. 10.0.0.0/8 or 192.0.2.1)`},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": "10.0.0.0/33"},
+			`AUTH_TRUSTED_PROXIES: "10.0.0.0/33" is neither an IP address nor a CIDR (want e.g. 10.0.0.0/8 or 192.0.2.1)`},
+		{map[string]string{"AUTH_TRUSTED_PROXIES": "fe80::1%eth0"},
+			`AUTH_TRUSTED_PROXIES: "fe80::1%eth0" is neither an IP address nor a CIDR (want e.g. 10.0.0.0/8 or 192.0.2.1)`},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "*"}, `AUTH_CORS_ALLOWED_ORIGINS: "*": wildcards are not allowed, list each origin`},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://*.example.com"},
+			`AUTH_CORS_ALLOWED_ORIGINS: "https://*.example.com": wildcards are not allowed, list each origin`},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "null"},
+			`AUTH_CORS_ALLOWED_ORIGINS: "null" is not allowed: sandboxed frames and file: pages all send it`},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://app.example.com/login"},
+			`AUTH_CORS_ALLOWED_ORIGINS: "https://app.example.com/login" is not an origin: no path, query or user info (want scheme://host[:port], e.g. https://app.example.com)`},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "app.example.com"},
+			`AUTH_CORS_ALLOWED_ORIGINS: "app.example.com" is not an origin (want scheme://host[:port], e.g. https://app.example.com)`},
+		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://app.example.com:0"},
+			`AUTH_CORS_ALLOWED_ORIGINS: "https://app.example.com:0": port out of range`},
+		// The production rules.
+		{map[string]string{"AUTH_ENV": "production"},
+			`AUTH_JWT_SECRET: AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE`},
+		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9"},
+			`AUTH_BCRYPT_COST: 9 is below 10, the minimum with AUTH_ENV=production`},
+		// Several bad variables: one line, in .env.example order.
+		{map[string]string{"AUTH_LOG_LEVEL": "loud", "AUTH_BCRYPT_COST": "99", "AUTH_ADDR": "x"},
+			`AUTH_ADDR: "x" is not host:port (want e.g. :8080 or 127.0.0.1:8080); AUTH_BCRYPT_COST: 99 is outside 4..31; ` +
+				`AUTH_LOG_LEVEL: unknown log level "loud" (want debug, info, warn or error)`},
+	}
+	for _, tt := range tests {
+		_, err := Load(envOf(tt.env), t.TempDir())
+		if err == nil {
+			t.Errorf("Load(%v) error = nil, want %q", tt.env, tt.want)
+			continue
+		}
+		if got := err.Error(); got != tt.want {
+			t.Errorf("Load(%v) error =\n %q, want\n %q", tt.env, got, tt.want)
+		}
+		var ce *Error
+		if !errors.As(err, &ce) {
+			t.Errorf("Load(%v) error is %T, want *Error", tt.env, err)
+		}
+		if strings.ContainsAny(err.Error(), "\n") {
+			t.Errorf("Load(%v) error %q spans several lines", tt.env, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Load(%v) error %q reveals a password", tt.env, err)
+		}
+	}
+}
+
+func TestLoadDotenv(t *testing.T) {
+	tests := []struct {
+		name    string
+		dotenv  string // "" means no .env file
+		env     map[string]string
+		check   func(c Config) (got, want any)
+		wantErr string
+	}{
+		{
+			name:   "no file",
+			check:  func(c Config) (any, any) { return c.LogLevel, slog.LevelInfo },
+			dotenv: "",
+		},
+		{
+			name:   "file value used",
+			dotenv: "AUTH_LOG_LEVEL=debug\n",
+			check:  func(c Config) (any, any) { return c.LogLevel, slog.LevelDebug },
+		},
+		{
+			name:   "environment wins",
+			dotenv: "AUTH_LOG_LEVEL=debug\nAUTH_BCRYPT_COST=5\n",
+			env:    map[string]string{"AUTH_LOG_LEVEL": "error"},
+			check:  func(c Config) (any, any) { return [2]any{c.LogLevel, c.BcryptCost}, [2]any{slog.LevelError, 5} },
+		},
+		{
+			name:   "quotes, export and comments",
+			dotenv: "# comment\nexport AUTH_JWT_SECRET=\"" + secret32 + "\"\nAUTH_ADDR=':9090'\n",
+			check: func(c Config) (any, any) {
+				return [2]string{c.JWTSecret.Reveal(), c.Addr}, [2]string{secret32, ":9090"}
+			},
+		},
+		{
+			name:   "test variables are not refused",
+			dotenv: "AUTH_TEST_POSTGRES_URL=postgres://x/y\nOTHER_TOOL=1\n",
+			check:  func(c Config) (any, any) { return c.Addr, ":8080" },
+		},
+		{
+			name:    "unknown AUTH variable",
+			dotenv:  "AUTH_LOG_LEVLE=debug\n",
+			wantErr: ".env: unknown variable AUTH_LOG_LEVLE (see .env.example for the list)",
+		},
+		{
+			name:    "bad value from the file names the variable",
+			dotenv:  "AUTH_LOG_FORMAT=yaml\n",
+			wantErr: `AUTH_LOG_FORMAT: unknown log format "yaml" (want json or text)`,
+		},
+		{
+			name:    "syntax error does not quote the file",
+			dotenv:  "AUTH-LOG=1\nAUTH_JWT_SECRET=" + secret32 + "\n",
+			wantErr: `.env: unexpected character "-" in variable name`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.dotenv != "" {
+				if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(tt.dotenv), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := Load(envOf(tt.env), dir)
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("Load() error = nil, want %q", tt.wantErr)
+				}
+				got := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
+				if got != tt.wantErr {
+					t.Errorf("Load() error = %q, want %q", got, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), secret32) {
+					t.Errorf("Load() error %q reveals the secret", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load() error = %v", err)
+			}
+			if got, want := tt.check(c); got != want {
+				t.Errorf("Load() = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadUnreadableDotenv(t *testing.T) {
+	// A directory named .env cannot be read: that is an error, unlike a
+	// missing file.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, ".env"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(envOf(nil), dir); err == nil {
+		t.Errorf("Load() with .env a directory: error = nil, want one")
+	}
+}
+
+func TestDevKeyPath(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string
+	}{
+		{"sqlite:authserve.db", "authserve.db.key"},
+		{"sqlite:/var/lib/authserve/auth.db", "/var/lib/authserve/auth.db.key"},
+		{"sqlite:data/auth.db?_pragma=busy_timeout(5000)", "data/auth.db.key"},
+		{"sqlite::memory:", "authserve.key"},
+		{"sqlite:file:x?mode=memory", "authserve.key"},
+		{"sqlite:file::memory:?cache=shared", "authserve.key"},
+		{"sqlite:file:data/auth.db?_pragma=foreign_keys(1)", "data/auth.db.key"},
+		{"postgres://u:p@db/auth", "authserve.key"},
+		{"mysql://u:p@db/auth", "authserve.key"},
+	}
+	for _, tt := range tests {
+		c := Config{DatabaseURL: SecretURL(tt.url)}
+		if got := c.DevKeyPath(); got != tt.want {
+			t.Errorf("Config{DatabaseURL: %q}.DevKeyPath() = %q, want %q", tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want Database
+	}{
+		{"sqlite:authserve.db", Database{Driver: "sqlite", DSN: "authserve.db", Path: "authserve.db"}},
+		{"SQLite:/tmp/a.db?_pragma=foreign_keys(1)", Database{Driver: "sqlite", DSN: "/tmp/a.db?_pragma=foreign_keys(1)", Path: "/tmp/a.db"}},
+		{"sqlite::memory:", Database{Driver: "sqlite", DSN: ":memory:", Path: ":memory:"}},
+		{"postgres://u:p@h:5432/d?sslmode=disable", Database{Driver: "postgres", DSN: "postgres://u:p@h:5432/d?sslmode=disable"}},
+		{"postgresql:///d?host=/run/postgresql", Database{Driver: "postgres", DSN: "postgresql:///d?host=/run/postgresql"}},
+		{"mysql://u:p@h:3306/d", Database{Driver: "mysql", DSN: "mysql://u:p@h:3306/d"}},
+	}
+	for _, tt := range tests {
+		got, err := ParseDatabaseURL(tt.raw)
+		if err != nil {
+			t.Errorf("ParseDatabaseURL(%q) error = %v", tt.raw, err)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("ParseDatabaseURL(%q) = %+v, want %+v", tt.raw, got, tt.want)
+		}
+		if got.InMemory() != (tt.raw == "sqlite::memory:") {
+			t.Errorf("ParseDatabaseURL(%q).InMemory() = %v", tt.raw, got.InMemory())
+		}
+	}
+	bad := []string{"", "sqlite://auth.db", "postgres:auth", "mysql:x", "redis://h", "C:\\data\\auth.db", "://x"}
+	for _, raw := range bad {
+		if got, err := ParseDatabaseURL(raw); err == nil {
+			t.Errorf("ParseDatabaseURL(%q) = %+v, want an error", raw, got)
+		}
+	}
+}
+
+func TestVariablesAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range Variables() {
+		if seen[v] {
+			t.Errorf("variable %s is read by two fields", v)
+		}
+		seen[v] = true
+		if !strings.HasPrefix(v, "AUTH_") {
+			t.Errorf("variable %s lacks the AUTH_ prefix", v)
+		}
+	}
+}

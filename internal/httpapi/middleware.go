@@ -1,0 +1,298 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/authserve/authserve/internal/logging"
+	"github.com/authserve/authserve/internal/ratelimit"
+)
+
+// bodyReadTimeout bounds how long a client may take to send a request
+// body, so that a trickling client cannot hold a handler.
+const bodyReadTimeout = 10 * time.Second
+
+// maxLoggedLength bounds the path and user agent in the access log: both
+// are chosen by the client.
+const maxLoggedLength = 1024
+
+// Security headers (contract: every response). API responses may not be
+// framed nor load anything; /docs gets its own policy from docs.go.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'"
+
+// responseRecorder remembers the status and size of a response for the
+// access log and lets the panic handler know whether it can still write.
+type responseRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	bytes       int64
+}
+
+func (rw *responseRecorder) WriteHeader(status int) {
+	if !rw.wroteHeader && status >= 200 {
+		rw.status = status
+		rw.wroteHeader = true
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *responseRecorder) Write(b []byte) (int, error) {
+	if !rw.wroteHeader {
+		rw.status = http.StatusOK
+		rw.wroteHeader = true
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines, flushing).
+func (rw *responseRecorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// ServeHTTP is the outermost layer: request id, security headers, panic
+// recovery, the access log and the metrics hook. Everything inside it,
+// CORS included, sees the request id in the context.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-ID")
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	ctx, fields := logging.WithFields(logging.WithRequestID(r.Context(), id))
+	st := &requestState{id: id, clientIP: s.clientIP(r), userAgent: r.UserAgent(), fields: fields}
+	r = r.WithContext(withState(ctx, st))
+
+	h := w.Header()
+	h.Set("X-Request-ID", id)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	// CSP-aware browsers obey frame-ancestors; X-Frame-Options covers the
+	// rest and stays DENY everywhere.
+	h.Set("X-Frame-Options", "DENY")
+	if isDocsPath(r.URL.Path) {
+		h.Set("Content-Security-Policy", s.docsCSP)
+	} else {
+		h.Set("Content-Security-Policy", apiCSP)
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/auth/") {
+		// Tokens and account data must not be kept by any cache.
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+	}
+
+	rec := &responseRecorder{ResponseWriter: w}
+	defer s.finish(rec, r, st, start)
+	s.inner.ServeHTTP(rec, r)
+}
+
+// finish recovers a panic into a 500 problem, then writes the request's
+// error line (for a 500) and its access line, and reports the metrics.
+func (s *server) finish(rec *responseRecorder, r *http.Request, st *requestState, start time.Time) {
+	ctx := r.Context()
+	if v := recover(); v != nil {
+		if v == http.ErrAbortHandler {
+			// The handler asked net/http to abort the response; honour it.
+			s.logAccess(rec, r, st, start)
+			panic(v)
+		}
+		st.cause = fmt.Errorf("panic: %v", v)
+		st.stack = logging.Stack()
+		if !rec.wroteHeader {
+			writeProblem(rec, newProblem(ctx, codeInternalError))
+		}
+	}
+	if st.cause != nil {
+		logInternal(ctx, s.log, "internal error", st.cause, st.stack)
+	}
+	s.logAccess(rec, r, st, start)
+}
+
+// logAccess writes the one line every request ends with and reports the
+// request to the metrics hook.
+func (s *server) logAccess(rec *responseRecorder, r *http.Request, st *requestState, start time.Time) {
+	d := time.Since(start)
+	status := rec.status
+	if !rec.wroteHeader {
+		// A handler that wrote nothing sent an empty 200.
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := make([]slog.Attr, 0, 9)
+	attrs = append(attrs,
+		slog.String("request_id", st.id),
+		slog.String("method", r.Method),
+		// The path only: a query string may carry tokens.
+		slog.String("path", clip(r.URL.Path)),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("client_ip", st.clientIP),
+		slog.String("user_agent", clip(st.userAgent)),
+		slog.Int64("bytes", rec.bytes),
+	)
+	if uid, ok := st.fields.UserID(); ok {
+		attrs = append(attrs, slog.Int64("user_id", uid))
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	if s.observe != nil {
+		route := st.route
+		if route == "" {
+			route = unmatchedRoute
+		}
+		s.observe(route, r.Method, status, d)
+	}
+}
+
+// unmatchedRoute labels requests that matched no route (404, 405,
+// preflights), so raw paths never become metric labels.
+const unmatchedRoute = "unmatched"
+
+func clip(s string) string {
+	if len(s) > maxLoggedLength {
+		return s[:maxLoggedLength]
+	}
+	return s
+}
+
+// route is the layer inside CORS: rate limit, router misses, body checks,
+// then the mux with huma's operations.
+func (s *server) route(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if s.limiter != nil && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/auth/") {
+		if !s.allow(w, r) {
+			return
+		}
+	}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		s.unmatched(w, r, h)
+		return
+	}
+	st := stateFrom(ctx)
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		st.route = path
+	}
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		if err := s.readBody(w, r); err != nil {
+			if errors.Is(err, errPayloadTooLarge) {
+				// The rest of the body is not worth reading.
+				w.Header().Set("Connection", "close")
+			}
+			writeProblem(w, problemFor(ctx, err))
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// headerCapture records what one of the mux's own error handlers would
+// write, without writing it.
+type headerCapture struct {
+	header http.Header
+	status int
+}
+
+func (c *headerCapture) Header() http.Header         { return c.header }
+func (c *headerCapture) Write(b []byte) (int, error) { return len(b), nil }
+func (c *headerCapture) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+// unmatched answers a request no pattern matched. The mux's handler for it
+// writes plain text; it is run against a capture and its verdict (404, or
+// 405 with Allow) re-sent as a problem.
+func (s *server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	c := &headerCapture{header: http.Header{}}
+	h.ServeHTTP(c, r)
+	if c.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", c.header.Get("Allow"))
+		writeProblem(w, newProblem(r.Context(), codeMethodNotAllowed))
+		return
+	}
+	writeProblem(w, newProblem(r.Context(), codeNotFound))
+}
+
+// allow applies the per-client rate limit and sets its headers. A limiter
+// failure lets the request through: rate limiting is a defence, not a
+// dependency.
+func (s *server) allow(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	st := stateFrom(ctx)
+	d, err := s.limiter.Allow(ctx, "ip:"+st.clientIP)
+	if err != nil {
+		s.log.WarnContext(ctx, "rate limiter failed; request let through", slog.String("error", err.Error()))
+		return true
+	}
+	ratelimit.SetHeaders(w.Header(), d)
+	if d.Allowed {
+		return true
+	}
+	writeProblem(w, newProblem(ctx, codeRateLimited).withRetryAfter(d.RetryAfter))
+	return false
+}
+
+// readBody enforces the body rules before huma sees the request: JSON
+// only, at most maxBody bytes (declared or actual, chunked included). The
+// body is read into memory so huma's own reader never meets a slow or
+// oversized stream.
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		if r.ContentLength == 0 {
+			// No body at all: huma answers that one is required.
+			return nil
+		}
+		return errUnsupportedMediaType
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return errUnsupportedMediaType
+	}
+	// JSON is UTF-8 (RFC 8259 §8.1); another declared charset is refused
+	// rather than misread.
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return errUnsupportedMediaType
+	}
+	if r.ContentLength > s.maxBody {
+		return errPayloadTooLarge
+	}
+	// Not every ResponseWriter can set deadlines (httptest's cannot).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return errPayloadTooLarge
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			return fmt.Errorf("%w: body read timed out", errMalformedRequest)
+		}
+		return fmt.Errorf("%w: %w", errMalformedRequest, err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+	r.ContentLength = int64(buf.Len())
+	return nil
+}
+
+// isDocsPath reports whether path belongs to the Swagger UI.
+func isDocsPath(path string) bool {
+	return path == docsPath || strings.HasPrefix(path, docsPath+"/")
+}

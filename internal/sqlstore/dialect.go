@@ -1,0 +1,185 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
+
+// dialect is everything that differs between the engines; the queries and
+// rules themselves are shared.
+type dialect struct {
+	// name is the Options.Driver value.
+	name string
+	// driver is the database/sql driver name.
+	driver string
+	// goose is the migration dialect; dir the embedded migrations.
+	goose goose.Dialect
+	dir   string
+	// numbered placeholders ($1, $2, …) instead of ?.
+	numbered bool
+	// lockRotation is appended to the rotation's SELECT, lockRow to the
+	// lockout's: the rows a transaction decides on stay locked until it
+	// ends. Empty for SQLite, whose immediate transactions already hold
+	// the database's write lock.
+	lockRotation string
+	lockRow      string
+	// intTime stores times as INTEGER Unix nanoseconds (SQLite has no
+	// time type) rather than the driver's native time encoding.
+	intTime bool
+	// isUnique and isForeignKey recognise constraint violations; isOutage
+	// recognises database errors that mean the database is unavailable.
+	isUnique     func(error) bool
+	isForeignKey func(error) bool
+	isOutage     func(error) bool
+}
+
+var (
+	sqliteDialect = &dialect{
+		name:         "sqlite",
+		driver:       "sqlite",
+		goose:        goose.DialectSQLite3,
+		dir:          "migrations/sqlite",
+		intTime:      true,
+		isUnique:     sqliteUnique,
+		isForeignKey: sqliteForeignKey,
+		isOutage:     sqliteOutage,
+	}
+	postgresDialect = &dialect{
+		name:         "postgres",
+		driver:       "pgx",
+		goose:        goose.DialectPostgres,
+		dir:          "migrations/postgres",
+		numbered:     true,
+		lockRotation: " FOR UPDATE OF t, s",
+		lockRow:      " FOR UPDATE",
+		isUnique:     pgUnique,
+		isForeignKey: pgForeignKey,
+		isOutage:     pgOutage,
+	}
+)
+
+func dialectFor(driver string) (*dialect, error) {
+	switch driver {
+	case "sqlite":
+		return sqliteDialect, nil
+	case "postgres":
+		return postgresDialect, nil
+	default:
+		return nil, fmt.Errorf("sqlstore: unknown driver %q (want \"sqlite\" or \"postgres\")", driver)
+	}
+}
+
+// sqlitePragmas are set through the DSN so that modernc applies them to
+// every connection the pool opens, not just the first:
+//   - busy_timeout: a writer waits up to 5s for another's lock instead of
+//     failing at once with SQLITE_BUSY;
+//   - foreign_keys: SQLite does not enforce them (nor cascade) otherwise;
+//   - journal_mode WAL: readers never block the writer nor it them;
+//   - synchronous FULL: in WAL mode NORMAL may lose the last commits on a
+//     power cut, and an acknowledged write must survive;
+//   - _txlock=immediate: transactions take the write lock when they begin,
+//     so two read-then-write transactions never deadlock on the upgrade.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+	"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+
+// dsn returns the driver DSN for o.DSN, and whether it names an in-memory
+// SQLite database.
+func (d *dialect) dsn(dsn string) (string, bool, error) {
+	if dsn == "" {
+		return "", false, fmt.Errorf("sqlstore: empty %s DSN", d.name)
+	}
+	if d != sqliteDialect {
+		return dsn, false, nil
+	}
+	memory := dsn == ":memory:" || strings.HasPrefix(dsn, "file::memory:") ||
+		strings.HasPrefix(dsn, ":memory:?") || strings.Contains(dsn, "mode=memory")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + sqlitePragmas, memory, nil
+}
+
+// rebind turns the ? placeholders of a shared query into the dialect's.
+// The shared queries have no ? inside string literals.
+func (d *dialect) rebind(query string) string {
+	if !d.numbered {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// utc is the form in which every time is stored and returned.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// ts encodes a time as a query argument.
+func (d *dialect) ts(t time.Time) any {
+	if d.intTime {
+		return utc(t).UnixNano()
+	}
+	return utc(t)
+}
+
+// tsp encodes a nullable time as a query argument.
+func (d *dialect) tsp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return d.ts(*t)
+}
+
+// timeDest scans a time column of either encoding. Being one pointer wide,
+// it is stored in an interface without allocating.
+type timeDest struct{ p *time.Time }
+
+func (d timeDest) Scan(v any) error {
+	switch v := v.(type) {
+	case int64:
+		*d.p = time.Unix(0, v).UTC()
+	case time.Time:
+		*d.p = v.UTC()
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a time", v)
+	}
+	return nil
+}
+
+// nullTimeDest scans a nullable time column of either encoding.
+type nullTimeDest struct{ p **time.Time }
+
+func (d nullTimeDest) Scan(v any) error {
+	if v == nil {
+		*d.p = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeDest{&t}).Scan(v); err != nil {
+		return err
+	}
+	*d.p = &t
+	return nil
+}
+
+// nullString stores "" as NULL, the seed's "no name".
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

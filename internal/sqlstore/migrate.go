@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"path"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// migrations holds every dialect's schema history, so that start-up and
+// `authserve migrate` apply the very same files.
+//
+//go:embed migrations
+var migrations embed.FS
+
+// ErrNoMigration is returned by MigrateDown when no migration is applied.
+var ErrNoMigration = errors.New("no migration to roll back")
+
+// provider builds the goose provider for this store's dialect.
+func (s *Store) provider(ctx context.Context) (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrations, s.d.dir)
+	if err != nil {
+		return nil, err
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	// Several replicas starting at once must not apply a migration twice:
+	// on PostgreSQL they take turns on an advisory lock. goose needs a
+	// second connection for it, so not with a pool of one.
+	if s.d == postgresDialect && s.db.Stats().MaxOpenConnections != 1 {
+		id, err := s.migrationLockID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(s.d.goose, s.db, fsys, opts...)
+}
+
+// migrationLockID derives the advisory lock from the schema being migrated:
+// replicas of one deployment share it, while databases or schemas that
+// share a server (parallel tests, say) do not wait for one another.
+func (s *Store) migrationLockID(ctx context.Context) (int64, error) {
+	var db, schema string
+	if err := s.db.QueryRowContext(ctx, "SELECT current_database(), current_schema()").Scan(&db, &schema); err != nil {
+		return 0, err
+	}
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, "authserve migrations\x00"+db+"\x00"+schema)
+	return int64(h.Sum64()), nil
+}
+
+// Migrate applies every pending migration.
+func (s *Store) Migrate(ctx context.Context) error {
+	// Statements prepared against the old schema must not outlive it.
+	defer s.resetStatements()
+	p, err := s.provider(ctx)
+	if err != nil {
+		return s.wrap("migrate up", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return s.wrap("migrate up", err)
+	}
+	return nil
+}
+
+// MigrateDown rolls back the most recent migration; ErrNoMigration when
+// there is none.
+func (s *Store) MigrateDown(ctx context.Context) error {
+	defer s.resetStatements()
+	p, err := s.provider(ctx)
+	if err != nil {
+		return s.wrap("migrate down", err)
+	}
+	if _, err := p.Down(ctx); err != nil {
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			return fmt.Errorf("migrate down: %w", ErrNoMigration)
+		}
+		return s.wrap("migrate down", err)
+	}
+	return nil
+}
+
+// MigrateStatus writes one line per known migration to w: when it was
+// applied, or that it is pending.
+func (s *Store) MigrateStatus(ctx context.Context, w io.Writer) error {
+	p, err := s.provider(ctx)
+	if err != nil {
+		return s.wrap("migrate status", err)
+	}
+	status, err := p.Status(ctx)
+	if err != nil {
+		return s.wrap("migrate status", err)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MIGRATION\tSTATE\tAPPLIED AT")
+	for _, m := range status {
+		applied := "-"
+		if m.State == goose.StateApplied {
+			applied = m.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", path.Base(m.Source.Path), m.State, applied)
+	}
+	return tw.Flush()
+}

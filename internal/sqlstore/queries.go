@@ -1,0 +1,81 @@
+package sqlstore
+
+// The queries, shared by every dialect: written with ? placeholders,
+// rebound per dialect, prepared once. Column lists are kept in one place
+// with the scanning code that reads them (users.go, sessions.go).
+
+const (
+	// userColumns is read by scanUser; the names are COALESCEd because a
+	// NULL name is the seed's "no name".
+	userColumns = `id, email, hashed_password, COALESCE(first_name, ''), COALESCE(last_name, ''), ` +
+		`is_active, created_at, updated_at`
+	userColumnsU = `u.id, u.email, u.hashed_password, COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` +
+		`u.is_active, u.created_at, u.updated_at`
+
+	// sessionColumns is read by scanSession.
+	sessionColumns = `id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent`
+	sessionColumnsS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.deadline, s.revoked_at, ` +
+		`s.client_ip, s.user_agent`
+
+	// liveSession is the condition for a session that can still be used
+	// at ?, which is bound twice.
+	liveSession = `revoked_at IS NULL AND deadline > ? AND expires_at > ?`
+)
+
+const (
+	qCreateUser = `INSERT INTO users (email, hashed_password, first_name, last_name, is_active, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qUserByEmail   = `SELECT ` + userColumns + ` FROM users WHERE email = ?`
+	qUserByID      = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	qListUsers     = `SELECT ` + userColumns + ` FROM users ORDER BY created_at, id LIMIT ?`
+	qSetUserActive = `UPDATE users SET is_active = ?, updated_at = ? WHERE id = ? RETURNING ` + userColumns
+	qDeleteUser    = `DELETE FROM users WHERE id = ?`
+
+	qInsertSession = `INSERT INTO sessions
+(id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qInsertToken = `INSERT INTO refresh_tokens (hash, parent_hash, session_id, user_id, issued_at, expires_at, spent_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+	// qUserForSession answers GET /me in one round trip: the user, and
+	// whether the session is theirs and usable at ?. No session row (none,
+	// or another user's) gives live = 0 but still the user, so that a
+	// deleted user and a dead session can be told apart.
+	qUserForSession = `SELECT ` + userColumnsU + `,
+CASE WHEN s.id IS NOT NULL AND s.revoked_at IS NULL AND s.deadline > ? THEN 1 ELSE 0 END
+FROM users u LEFT JOIN sessions s ON s.id = ? AND s.user_id = u.id
+WHERE u.id = ?`
+
+	// qRotateLock reads everything a rotation decides on; the dialect
+	// appends its row lock (PostgreSQL: the token and its session).
+	qRotateLock = `SELECT t.parent_hash, t.issued_at, t.expires_at, t.spent_at, ` + sessionColumnsS + `, ` + userColumnsU + `
+FROM refresh_tokens t
+JOIN sessions s ON s.id = t.session_id
+JOIN users u ON u.id = t.user_id
+WHERE t.hash = ?`
+	qSpendToken   = `UPDATE refresh_tokens SET spent_at = ? WHERE hash = ? AND spent_at IS NULL`
+	qTouchSession = `UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?`
+	qRevokeSession = `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
+
+	// qRevokeByToken keeps the first revocation time of a session revoked
+	// twice (logout after reuse detection, say).
+	qRevokeByToken = `UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?)
+WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)
+RETURNING ` + sessionColumns
+	qRevokeOwnSession  = `UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND ` + liveSession
+	qRevokeAllSessions = `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND ` + liveSession
+	qListSessions      = `SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? AND ` + liveSession + `
+ORDER BY created_at DESC, id DESC`
+
+	// qEnsureAttempt makes sure the row exists so that qLockAttempt has
+	// something to lock: two first attempts at one key then serialise on
+	// it instead of racing to insert.
+	qEnsureAttempt = `INSERT INTO login_attempts (attempt_key, failures, pending, locked_until, updated_at)
+VALUES (?, 0, 0, NULL, ?) ON CONFLICT (attempt_key) DO NOTHING`
+	qLockAttempt    = `SELECT failures, pending, locked_until, updated_at FROM login_attempts WHERE attempt_key = ?`
+	qSaveAttempt    = `UPDATE login_attempts SET failures = ?, pending = ?, locked_until = ?, updated_at = ? WHERE attempt_key = ?`
+	qReleaseAttempt = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END
+WHERE attempt_key = ?`
+	qDeleteAttempt = `DELETE FROM login_attempts WHERE attempt_key = ?`
+	qPruneAttempts = `DELETE FROM login_attempts WHERE updated_at < ?`
+)

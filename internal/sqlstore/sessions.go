@@ -1,0 +1,272 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/authserve/authserve/internal/auth"
+)
+
+// sessionDest lists the scan targets of sessionColumns, in order.
+func sessionDest(ss *auth.Session) []any {
+	return []any{&ss.ID, &ss.UserID, timeDest{&ss.CreatedAt}, timeDest{&ss.LastUsedAt},
+		timeDest{&ss.ExpiresAt}, timeDest{&ss.Deadline}, nullTimeDest{&ss.RevokedAt}, &ss.ClientIP, &ss.UserAgent}
+}
+
+func scanSession(row scanner) (auth.Session, error) {
+	var ss auth.Session
+	err := row.Scan(sessionDest(&ss)...)
+	return ss, err
+}
+
+// capAt returns t, or limit when t is later.
+func capAt(t, limit time.Time) time.Time {
+	if t.After(limit) {
+		return limit
+	}
+	return t
+}
+
+// CreateSession stores a new login session and its first refresh token in
+// one transaction. The session's and the token's expiries are capped at
+// the session's deadline; the token's session and user are the session's.
+// A user deleted meanwhile gives auth.ErrUserNotFound.
+func (s *Store) CreateSession(ctx context.Context, ss auth.Session, first auth.RefreshToken) error {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return s.wrap("create session", err)
+	}
+	if ss.LastUsedAt.IsZero() {
+		ss.LastUsedAt = ss.CreatedAt
+	}
+	ss.ExpiresAt = capAt(ss.ExpiresAt, ss.Deadline)
+	first.ExpiresAt = capAt(first.ExpiresAt, ss.Deadline)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.StmtContext(ctx, q.insertSession).ExecContext(ctx, ss.ID, ss.UserID,
+			s.d.ts(ss.CreatedAt), s.d.ts(ss.LastUsedAt), s.d.ts(ss.ExpiresAt), s.d.ts(ss.Deadline),
+			s.d.tsp(ss.RevokedAt), ss.ClientIP, ss.UserAgent); err != nil {
+			return err
+		}
+		_, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, first.Hash, nullString(first.ParentHash),
+			ss.ID, ss.UserID, s.d.ts(first.IssuedAt), s.d.ts(first.ExpiresAt), s.d.tsp(first.SpentAt))
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case s.d.isForeignKey(err):
+		return auth.ErrUserNotFound
+	default:
+		return s.wrap("create session", err)
+	}
+}
+
+// UserForSession returns the user behind an access token in one query.
+func (s *Store) UserForSession(ctx context.Context, userID int64, sessionID string, now time.Time) (auth.User, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return auth.User{}, s.wrap("user for session", err)
+	}
+	var u auth.User
+	var live int64
+	dest := append(userDest(&u), &live)
+	err = q.userForSession.QueryRowContext(ctx, s.d.ts(now), sessionID, userID).Scan(dest...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return auth.User{}, auth.ErrUserNotFound
+	case err != nil:
+		return auth.User{}, s.wrap("user for session", err)
+	case live == 0:
+		return auth.User{}, auth.ErrSessionRevoked
+	}
+	return u, nil
+}
+
+// Rotate spends a refresh token and issues its successor, following the
+// rules of auth.Rotation, in one transaction that holds the token and its
+// session: rotations of one token, or of one session, run one after the
+// other, so exactly one of several concurrent rotations finds the token
+// unspent.
+//
+// Reuse is checked before revocation: when concurrent rotations race with
+// Grace 0, the first loser revokes the session and the later ones must
+// still learn that the token was reused, not merely that the session is
+// gone.
+func (s *Store) Rotate(ctx context.Context, r auth.Rotation) (auth.Rotated, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return auth.Rotated{}, s.wrap("rotate", err)
+	}
+	now := utc(r.Now)
+	var out auth.Rotated
+	var reused bool
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var tok auth.RefreshToken
+		var parent sql.NullString
+		dest := append([]any{&parent, timeDest{&tok.IssuedAt}, timeDest{&tok.ExpiresAt}, nullTimeDest{&tok.SpentAt}},
+			sessionDest(&out.Session)...)
+		dest = append(dest, userDest(&out.User)...)
+		err := tx.StmtContext(ctx, q.rotateLock).QueryRowContext(ctx, r.PresentedHash).Scan(dest...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrInvalidToken
+		}
+		if err != nil {
+			return err
+		}
+		ss := &out.Session
+
+		if tok.SpentAt != nil && (r.Grace <= 0 || now.Sub(*tok.SpentAt) > r.Grace) {
+			// Theft: revoke the family (its session), and commit that.
+			reused = true
+			if ss.RevokedAt == nil {
+				if _, err := tx.StmtContext(ctx, q.revokeSession).ExecContext(ctx, s.d.ts(now), ss.ID); err != nil {
+					return err
+				}
+				ss.RevokedAt = &now
+			}
+			return nil
+		}
+		switch {
+		case ss.RevokedAt != nil:
+			return auth.ErrSessionRevoked
+		case !tok.ExpiresAt.After(now) || !ss.Deadline.After(now):
+			return auth.ErrTokenExpired
+		case !out.User.IsActive:
+			return auth.ErrAccountDisabled
+		}
+
+		if tok.SpentAt == nil {
+			if _, err := tx.StmtContext(ctx, q.spendToken).ExecContext(ctx, s.d.ts(now), r.PresentedHash); err != nil {
+				return err
+			}
+		}
+		next := r.Next
+		next.ParentHash = r.PresentedHash
+		next.SessionID = ss.ID
+		next.UserID = ss.UserID
+		if next.IssuedAt.IsZero() {
+			next.IssuedAt = now
+		}
+		next.IssuedAt = utc(next.IssuedAt)
+		next.ExpiresAt = utc(capAt(next.ExpiresAt, ss.Deadline))
+		next.SpentAt = nil
+		if _, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, next.Hash, next.ParentHash, next.SessionID,
+			next.UserID, s.d.ts(next.IssuedAt), s.d.ts(next.ExpiresAt), nil); err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, q.touchSession).ExecContext(ctx, s.d.ts(now), s.d.ts(next.ExpiresAt),
+			ss.ID); err != nil {
+			return err
+		}
+		ss.LastUsedAt = now
+		ss.ExpiresAt = next.ExpiresAt
+		out.Token = next
+		return nil
+	})
+	switch {
+	case err == nil && reused:
+		return out, auth.ErrRefreshReused
+	case err == nil:
+		return out, nil
+	case isSentinel(err):
+		return auth.Rotated{}, err
+	default:
+		return auth.Rotated{}, s.wrap("rotate", err)
+	}
+}
+
+// isSentinel reports whether err is one of the domain outcomes the
+// transactions return as they are.
+func isSentinel(err error) bool {
+	switch err {
+	case auth.ErrInvalidToken, auth.ErrSessionRevoked, auth.ErrTokenExpired, auth.ErrAccountDisabled:
+		return true
+	}
+	return false
+}
+
+// RevokeSessionByToken revokes the session of the refresh token with this
+// hash, spent or not, and returns it. A session already revoked keeps its
+// first revocation time and is returned without error.
+func (s *Store) RevokeSessionByToken(ctx context.Context, hash string, now time.Time) (auth.Session, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return auth.Session{}, s.wrap("revoke session by token", err)
+	}
+	ss, err := scanSession(q.revokeByToken.QueryRowContext(ctx, s.d.ts(now), hash))
+	switch {
+	case err == nil:
+		return ss, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return auth.Session{}, auth.ErrNotFound
+	default:
+		return auth.Session{}, s.wrap("revoke session by token", err)
+	}
+}
+
+// RevokeSession revokes one of the user's live sessions.
+func (s *Store) RevokeSession(ctx context.Context, userID int64, sessionID string, now time.Time) error {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return s.wrap("revoke session", err)
+	}
+	t := s.d.ts(now)
+	res, err := q.revokeOwnSession.ExecContext(ctx, t, sessionID, userID, t, t)
+	if err != nil {
+		return s.wrap("revoke session", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap("revoke session", err)
+	}
+	if n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// RevokeAllSessions revokes every live session of the user.
+func (s *Store) RevokeAllSessions(ctx context.Context, userID int64, now time.Time) (int, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return 0, s.wrap("revoke all sessions", err)
+	}
+	t := s.d.ts(now)
+	res, err := q.revokeAllSessions.ExecContext(ctx, t, userID, t, t)
+	if err != nil {
+		return 0, s.wrap("revoke all sessions", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.wrap("revoke all sessions", err)
+	}
+	return int(n), nil
+}
+
+// ListSessions returns the user's live sessions at now, newest first.
+func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) ([]auth.Session, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return nil, s.wrap("list sessions", err)
+	}
+	t := s.d.ts(now)
+	rows, err := q.listSessions.QueryContext(ctx, userID, t, t)
+	if err != nil {
+		return nil, s.wrap("list sessions", err)
+	}
+	defer rows.Close()
+	sessions := []auth.Session{}
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, s.wrap("list sessions", err)
+		}
+		sessions = append(sessions, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("list sessions", err)
+	}
+	return sessions, nil
+}

@@ -1,0 +1,235 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authserve/authserve/internal/auth"
+
+	// The database/sql drivers of the two dialects.
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+)
+
+// Options selects and tunes the database. Zero pool settings take the
+// dialect's defaults.
+type Options struct {
+	// Driver is "sqlite" or "postgres".
+	Driver string
+	// DSN is, for SQLite, a file path, a "file:" URI or ":memory:"; for
+	// PostgreSQL, a postgres:// URL or a keyword/value string.
+	DSN string
+
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+}
+
+// Pool defaults. SQLite writers serialise on the database lock anyway, so a
+// few connections are enough for WAL's concurrent readers; PostgreSQL keeps
+// every connection idle rather than reconnecting under load, and recycles
+// them so that a failover or a new server setting is picked up.
+const (
+	sqliteMaxOpen        = 4
+	postgresMaxOpen      = 10
+	postgresConnLifetime = 30 * time.Minute
+	postgresConnIdleTime = 5 * time.Minute
+)
+
+// Store is an auth.Store and auth.Lockout on a SQL database. It is safe for
+// concurrent use.
+type Store struct {
+	db *sql.DB
+	d  *dialect
+
+	// stmts holds the prepared statements, prepared together on first
+	// use (the tables may not exist before Migrate) and dropped when the
+	// schema changes.
+	prepMu sync.Mutex
+	stmts  atomic.Pointer[statements]
+}
+
+var (
+	_ auth.Store   = (*Store)(nil)
+	_ auth.Lockout = (*Store)(nil)
+)
+
+// Open opens the database described by o and checks that it answers. It
+// does not migrate: call Migrate for that.
+//
+// An in-memory SQLite database lives in one connection and dies with it,
+// so for ":memory:" the pool is one connection that is never closed while
+// the Store is open, whatever o says.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	d, err := dialectFor(o.Driver)
+	if err != nil {
+		return nil, err
+	}
+	dsn, memory, err := d.dsn(o.DSN)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	configurePool(db, d, o, memory)
+	s := &Store{db: db, d: d}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, s.wrap("open "+d.name+" database", err)
+	}
+	return s, nil
+}
+
+func configurePool(db *sql.DB, d *dialect, o Options, memory bool) {
+	if memory {
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		return
+	}
+	maxOpen, lifetime, idleTime := postgresMaxOpen, postgresConnLifetime, postgresConnIdleTime
+	if d == sqliteDialect {
+		// Connections to a file cost nothing to keep: no expiry.
+		maxOpen, lifetime, idleTime = sqliteMaxOpen, 0, 0
+	}
+	if o.MaxOpenConns != 0 {
+		maxOpen = o.MaxOpenConns
+	}
+	maxIdle := maxOpen
+	if o.MaxIdleConns != 0 {
+		maxIdle = o.MaxIdleConns
+	}
+	if o.ConnMaxLifetime != 0 {
+		lifetime = o.ConnMaxLifetime
+	}
+	if o.ConnMaxIdleTime != 0 {
+		idleTime = o.ConnMaxIdleTime
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxIdle)
+	db.SetConnMaxLifetime(lifetime)
+	db.SetConnMaxIdleTime(idleTime)
+}
+
+// DB returns the underlying pool, for health checks and tools.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.resetStatements()
+	return s.db.Close()
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.wrap("ping", s.db.PingContext(ctx))
+}
+
+// statements are the prepared forms of every query, by use.
+type statements struct {
+	createUser, userByEmail, userByID, listUsers, setUserActive, deleteUser *sql.Stmt
+
+	insertSession, insertToken, userForSession, rotateLock, spendToken, touchSession,
+	revokeSession, revokeByToken, revokeOwnSession, revokeAllSessions, listSessions *sql.Stmt
+
+	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
+}
+
+// queries returns the prepared statements, preparing them on first use.
+// Callers get them before they begin a transaction: preparing takes a
+// connection of its own, and an in-memory database has only one.
+func (s *Store) queries(ctx context.Context) (*statements, error) {
+	if st := s.stmts.Load(); st != nil {
+		return st, nil
+	}
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	if st := s.stmts.Load(); st != nil {
+		return st, nil
+	}
+	st := new(statements)
+	var all []*sql.Stmt
+	prepare := func(dst **sql.Stmt, query string) error {
+		stmt, err := s.db.PrepareContext(ctx, s.d.rebind(query))
+		if err != nil {
+			return err
+		}
+		*dst = stmt
+		all = append(all, stmt)
+		return nil
+	}
+	err := errors.Join(
+		prepare(&st.createUser, qCreateUser),
+		prepare(&st.userByEmail, qUserByEmail),
+		prepare(&st.userByID, qUserByID),
+		prepare(&st.listUsers, qListUsers),
+		prepare(&st.setUserActive, qSetUserActive),
+		prepare(&st.deleteUser, qDeleteUser),
+		prepare(&st.insertSession, qInsertSession),
+		prepare(&st.insertToken, qInsertToken),
+		prepare(&st.userForSession, qUserForSession),
+		prepare(&st.rotateLock, qRotateLock+s.d.lockRotation),
+		prepare(&st.spendToken, qSpendToken),
+		prepare(&st.touchSession, qTouchSession),
+		prepare(&st.revokeSession, qRevokeSession),
+		prepare(&st.revokeByToken, qRevokeByToken),
+		prepare(&st.revokeOwnSession, qRevokeOwnSession),
+		prepare(&st.revokeAllSessions, qRevokeAllSessions),
+		prepare(&st.listSessions, qListSessions),
+		prepare(&st.ensureAttempt, qEnsureAttempt),
+		prepare(&st.lockAttempt, qLockAttempt+s.d.lockRow),
+		prepare(&st.saveAttempt, qSaveAttempt),
+		prepare(&st.releaseAttempt, qReleaseAttempt),
+		prepare(&st.deleteAttempt, qDeleteAttempt),
+		prepare(&st.pruneAttempts, qPruneAttempts),
+	)
+	if err != nil {
+		for _, stmt := range all {
+			_ = stmt.Close()
+		}
+		return nil, err
+	}
+	s.stmts.Store(st)
+	return st, nil
+}
+
+// resetStatements drops the prepared statements, after a schema change or
+// on Close.
+func (s *Store) resetStatements() {
+	s.prepMu.Lock()
+	defer s.prepMu.Unlock()
+	st := s.stmts.Swap(nil)
+	if st == nil {
+		return
+	}
+	for _, stmt := range []*sql.Stmt{
+		st.createUser, st.userByEmail, st.userByID, st.listUsers, st.setUserActive, st.deleteUser,
+		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
+		st.revokeSession, st.revokeByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
+		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
+	} {
+		_ = stmt.Close()
+	}
+}
+
+// tx runs fn in a transaction (an immediate one on SQLite) and commits
+// when fn returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/authserve/authserve/internal/auth"
+)
+
+type scanner interface{ Scan(dest ...any) error }
+
+// userDest lists the scan targets of userColumns, in order.
+func userDest(u *auth.User) []any {
+	return []any{&u.ID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.IsActive,
+		timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}}
+}
+
+func scanUser(row scanner) (auth.User, error) {
+	var u auth.User
+	err := row.Scan(userDest(&u)...)
+	return u, err
+}
+
+// CreateUser inserts u. The email is stored lower-cased (the domain already
+// normalises it; this keeps a careless caller from storing a second
+// spelling). The unique indexes on email and lower(email) settle concurrent
+// registrations: every loser gets auth.ErrEmailTaken.
+func (s *Store) CreateUser(ctx context.Context, nu auth.NewUser) (auth.User, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return auth.User{}, s.wrap("create user", err)
+	}
+	created := nu.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	u := auth.User{
+		Email:        strings.ToLower(nu.Email),
+		PasswordHash: nu.PasswordHash,
+		FirstName:    nu.FirstName,
+		LastName:     nu.LastName,
+		IsActive:     nu.IsActive,
+		CreatedAt:    utc(created),
+		UpdatedAt:    utc(created),
+	}
+	err = q.createUser.QueryRowContext(ctx, u.Email, u.PasswordHash, nullString(u.FirstName),
+		nullString(u.LastName), u.IsActive, s.d.ts(u.CreatedAt), s.d.ts(u.UpdatedAt)).Scan(&u.ID)
+	switch {
+	case err == nil:
+		return u, nil
+	case s.d.isUnique(err):
+		return auth.User{}, auth.ErrEmailTaken
+	default:
+		return auth.User{}, s.wrap("create user", err)
+	}
+}
+
+// UserByEmail finds a user by (lower-cased) email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (auth.User, error) {
+	return s.oneUser(ctx, "user by email", func(q *statements) *sql.Row {
+		return q.userByEmail.QueryRowContext(ctx, strings.ToLower(email))
+	})
+}
+
+// UserByID finds a user by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (auth.User, error) {
+	return s.oneUser(ctx, "user by id", func(q *statements) *sql.Row {
+		return q.userByID.QueryRowContext(ctx, id)
+	})
+}
+
+// SetUserActive enables or disables a user.
+func (s *Store) SetUserActive(ctx context.Context, id int64, active bool, now time.Time) (auth.User, error) {
+	return s.oneUser(ctx, "set user active", func(q *statements) *sql.Row {
+		return q.setUserActive.QueryRowContext(ctx, active, s.d.ts(now), id)
+	})
+}
+
+func (s *Store) oneUser(ctx context.Context, op string, query func(*statements) *sql.Row) (auth.User, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return auth.User{}, s.wrap(op, err)
+	}
+	u, err := scanUser(query(q))
+	switch {
+	case err == nil:
+		return u, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return auth.User{}, auth.ErrUserNotFound
+	default:
+		return auth.User{}, s.wrap(op, err)
+	}
+}
+
+// ListUsers returns up to limit users, oldest first; none when limit is not
+// positive.
+func (s *Store) ListUsers(ctx context.Context, limit int) ([]auth.User, error) {
+	users := []auth.User{}
+	if limit <= 0 {
+		return users, nil
+	}
+	q, err := s.queries(ctx)
+	if err != nil {
+		return nil, s.wrap("list users", err)
+	}
+	rows, err := q.listUsers.QueryContext(ctx, limit)
+	if err != nil {
+		return nil, s.wrap("list users", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, s.wrap("list users", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("list users", err)
+	}
+	return users, nil
+}
+
+// DeleteUser removes a user; the foreign keys cascade to their sessions and
+// refresh tokens. An unknown id gives auth.ErrUserNotFound.
+func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return s.wrap("delete user", err)
+	}
+	res, err := q.deleteUser.ExecContext(ctx, id)
+	if err != nil {
+		return s.wrap("delete user", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap("delete user", err)
+	}
+	if n == 0 {
+		return auth.ErrUserNotFound
+	}
+	return nil
+}

@@ -1,0 +1,369 @@
+// Package token issues and verifies authserve's credentials: JWT access
+// tokens in the RFC 9068 profile, signed with an HS256 secret or an
+// asymmetric key (EdDSA, ES256, RS256) and verified as RFC 8725 advises, and
+// opaque refresh tokens that are stored only as hashes.
+//
+// It imports no other authserve package; the domain maps ErrInvalid and
+// ErrExpired onto its own errors.
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verify's errors: every error it returns matches exactly one of them with
+// errors.Is.
+var (
+	// ErrInvalid means the token is malformed, tampered with, of the wrong
+	// type or algorithm, not yet valid, or otherwise unacceptable.
+	ErrInvalid = errors.New("invalid token")
+	// ErrExpired means the token is genuine and acceptable except that its
+	// exp has passed, beyond the leeway.
+	ErrExpired = errors.New("token expired")
+)
+
+// Defaults applied by NewManager to a zero Config field.
+const (
+	DefaultIssuer    = "authserve"
+	DefaultTTL       = 15 * time.Minute
+	DefaultLeeway    = time.Second
+	DefaultMaxLength = 8192
+)
+
+// MaxLeeway is the most clock leeway the contract allows.
+const MaxLeeway = time.Second
+
+const (
+	// typeAccess is the JOSE typ of access tokens (RFC 9068 §2.1), which
+	// keeps other JWTs signed with the same key from passing as them.
+	typeAccess = "at+jwt"
+	// typeAccessMedia is the same type spelled as a full media type.
+	typeAccessMedia = "application/at+jwt"
+	// maxHeaderSegment bounds the header segment that is decoded; a real
+	// header is about 120 characters.
+	maxHeaderSegment = 1024
+)
+
+// Claims is what a verified access token says.
+type Claims struct {
+	UserID    int64
+	SessionID string
+	// ID is the token's jti.
+	ID        string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Config configures a Manager. Zero fields take the defaults above.
+type Config struct {
+	// Issuer is the iss of every token, checked on every token.
+	Issuer string
+	// Audience, when set, is the aud of every token and is required on
+	// every token verified.
+	Audience string
+	// TTL is the access token lifetime, at least a second.
+	TTL time.Duration
+	// Leeway is the clock skew tolerated on exp, nbf and iat; at most
+	// MaxLeeway.
+	Leeway time.Duration
+	// MaxLength is the longest raw token looked at; longer ones are refused
+	// before any parsing.
+	MaxLength int
+}
+
+// Manager issues and verifies access tokens. It is safe for concurrent use.
+type Manager struct {
+	cfg  Config
+	keys *KeySet
+	// parserOpts is the fixed part of the parser configuration; Verify adds
+	// the caller's clock.
+	parserOpts []jwt.ParserOption
+	keyfunc    jwt.Keyfunc
+}
+
+// NewManager returns a Manager signing with the KeySet's signing key and
+// verifying with all of its keys.
+func NewManager(cfg Config, keys *KeySet) (*Manager, error) {
+	if keys == nil {
+		return nil, errors.New("token manager: no key set")
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = DefaultIssuer
+	}
+	switch {
+	case cfg.TTL == 0:
+		cfg.TTL = DefaultTTL
+	case cfg.TTL < time.Second:
+		return nil, fmt.Errorf("token manager: access token lifetime %v is under a second", cfg.TTL)
+	}
+	switch {
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0 || cfg.Leeway > MaxLeeway:
+		return nil, fmt.Errorf("token manager: leeway %v is outside 0..%v", cfg.Leeway, MaxLeeway)
+	}
+	switch {
+	case cfg.MaxLength == 0:
+		cfg.MaxLength = DefaultMaxLength
+	case cfg.MaxLength < 0:
+		return nil, fmt.Errorf("token manager: negative maximum length %d", cfg.MaxLength)
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods(slices.Clone(keys.methods)),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		// Strict base64: one token, one spelling (no malleable trailing bits).
+		jwt.WithStrictDecoding(),
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	return &Manager{cfg: cfg, keys: keys, parserOpts: opts, keyfunc: keys.verificationKey}, nil
+}
+
+// TTL returns the access token lifetime.
+func (m *Manager) TTL() time.Duration { return m.cfg.TTL }
+
+// accessClaims is the payload of an access token.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid,omitempty"`
+
+	userID int64 // parsed from Subject by Validate
+}
+
+// Validate adds the checks golang-jwt does not know to its claim
+// validation, which calls it after the signature has been verified.
+func (c *accessClaims) Validate() error {
+	id, ok := parseUserID(c.Subject)
+	if !ok {
+		return errors.New("sub is not a positive decimal user id")
+	}
+	c.userID = id
+	switch {
+	case c.SessionID == "":
+		return errors.New("sid claim is required")
+	case c.ID == "":
+		return errors.New("jti claim is required")
+	case c.IssuedAt == nil:
+		return errors.New("iat claim is required")
+	}
+	return nil
+}
+
+// parseUserID accepts only the canonical spelling of a positive int64, so
+// that one user has one sub ("+7" and "007" are refused).
+func parseUserID(s string) (int64, bool) {
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return 0, false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return id, true
+}
+
+// Issue returns a new access token for the user's login session, valid from
+// now for the configured TTL, and its expiry. Times are whole seconds, as in
+// the token.
+func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw string, expiresAt time.Time, err error) {
+	if userID <= 0 {
+		return "", time.Time{}, fmt.Errorf("issue access token: user id %d is not positive", userID)
+	}
+	if sessionID == "" {
+		return "", time.Time{}, errors.New("issue access token: empty session id")
+	}
+	issuedAt := now.UTC().Truncate(time.Second)
+	expiresAt = issuedAt.Add(m.cfg.TTL).Truncate(time.Second)
+	claims := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    m.cfg.Issuer,
+			Subject:   strconv.FormatInt(userID, 10),
+			IssuedAt:  jwt.NewNumericDate(issuedAt),
+			ExpiresAt: jwt.NewNumericDate(expiresAt),
+			ID:        newTokenID(),
+		},
+		SessionID: sessionID,
+	}
+	if m.cfg.Audience != "" {
+		claims.Audience = jwt.ClaimStrings{m.cfg.Audience}
+	}
+	payload, err := json.Marshal(&claims)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue access token: %w", err)
+	}
+	// The header segment is precomputed per key; Verify recognises it as is.
+	signing := m.keys.keys[0]
+	unsigned := signing.header + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := signing.method.Sign(unsigned, m.keys.signer)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue access token: sign: %w", err)
+	}
+	raw = unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
+	if len(raw) > m.cfg.MaxLength {
+		return "", time.Time{}, fmt.Errorf("issue access token: %d bytes exceed the maximum length %d", len(raw), m.cfg.MaxLength)
+	}
+	return raw, expiresAt, nil
+}
+
+// Verify checks an access token at the time now and returns its claims.
+// The algorithm is pinned to the KeySet's keys, each key to its own
+// algorithm; the issuer, the audience when configured, exp (required),
+// iat and nbf are checked with the configured leeway; headers that carry
+// keys or critical extensions, and tokens of any type but at+jwt, are
+// refused. The error matches ErrExpired when the token is genuine and only
+// its exp has passed, ErrInvalid in every other case.
+func (m *Manager) Verify(raw string, now time.Time) (Claims, error) {
+	if len(raw) > m.cfg.MaxLength {
+		return Claims{}, invalid("longer than %d bytes", m.cfg.MaxLength)
+	}
+	header, _, ok := strings.Cut(raw, ".")
+	if !ok {
+		// A refresh token, for one, is not a JWT.
+		return Claims{}, invalid("not a JWS compact serialization")
+	}
+	if err := m.checkHeader(header); err != nil {
+		return Claims{}, err
+	}
+	return m.parse(raw, now)
+}
+
+// parse verifies the signature and claims with golang-jwt, which on its own
+// also pins the algorithms (WithValidMethods) and picks keys by kid.
+func (m *Manager) parse(raw string, now time.Time) (Claims, error) {
+	var c accessClaims
+	// The clock differs per call; the parser is a few small allocations.
+	opts := append(m.parserOpts[:len(m.parserOpts):len(m.parserOpts)], jwt.WithTimeFunc(func() time.Time { return now }))
+	if _, err := jwt.NewParser(opts...).ParseWithClaims(raw, &c, m.keyfunc); err != nil {
+		return Claims{}, classify(err)
+	}
+	return Claims{
+		UserID:    c.userID,
+		SessionID: c.SessionID,
+		ID:        c.ID,
+		IssuedAt:  c.IssuedAt.UTC(),
+		ExpiresAt: c.ExpiresAt.UTC(),
+	}, nil
+}
+
+// checkHeader refuses, before any other parsing, the JOSE headers that must
+// never be processed (RFC 8725 §2.1, §3.1; RFC 9068 §4): alg none or
+// foreign, keys or key URLs carried in the token, crit, a typ other than
+// at+jwt, and any member we do not issue. The headers of our own keys are
+// recognised without decoding.
+func (m *Manager) checkHeader(seg string) error {
+	if m.keys.knownHeader(seg) {
+		return nil
+	}
+	if len(seg) > maxHeaderSegment {
+		return invalid("header longer than %d bytes", maxHeaderSegment)
+	}
+	data, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return invalid("header is not base64url")
+	}
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal(data, &h); err != nil || h == nil {
+		return invalid("header is not a JSON object")
+	}
+	for _, name := range [...]string{"jwk", "jku", "x5u", "x5c"} {
+		if _, ok := h[name]; ok {
+			// Trusting a key named by the token would let anyone sign.
+			return invalid("header carries a key (%s)", name)
+		}
+	}
+	if _, ok := h["crit"]; ok {
+		// No extension is understood, so every critical one must fail.
+		return invalid("header has crit")
+	}
+	for name := range h {
+		switch name {
+		case "alg", "typ", "kid":
+		default:
+			// Matching keys exactly also catches case variants such as
+			// "ALG", which encoding/json would otherwise fold together.
+			return invalid("header has a member authserve does not issue")
+		}
+	}
+	var alg, typ, kid string
+	if json.Unmarshal(h["alg"], &alg) != nil || alg == "" {
+		return invalid("header has no alg")
+	}
+	if strings.EqualFold(alg, "none") {
+		return invalid("alg none")
+	}
+	if !slices.Contains(m.keys.methods, alg) {
+		return invalid("algorithm not accepted")
+	}
+	if json.Unmarshal(h["typ"], &typ) != nil || !(strings.EqualFold(typ, typeAccess) || strings.EqualFold(typ, typeAccessMedia)) {
+		return invalid("typ is not at+jwt")
+	}
+	if raw, ok := h["kid"]; ok && json.Unmarshal(raw, &kid) != nil {
+		return invalid("kid is not a string")
+	}
+	return nil
+}
+
+// invalid returns an error matching ErrInvalid with a reason for the logs;
+// the reason never quotes the token.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// classify maps golang-jwt's error to ErrExpired when expiry is the only
+// thing wrong with a token whose signature checked out, else to ErrInvalid:
+// a token that is both expired and, say, of a foreign issuer is invalid.
+func classify(err error) error {
+	expired, other := failures(err)
+	if expired && !other {
+		return ErrExpired
+	}
+	if errors.Is(err, jwt.ErrTokenMalformed) {
+		// Decoding errors may quote bits of the payload; logs get no token
+		// content.
+		return invalid("malformed")
+	}
+	return fmt.Errorf("%w: %v", ErrInvalid, err)
+}
+
+// failures walks err's tree of wrapped errors and reports whether it holds
+// jwt.ErrTokenExpired and whether it holds any other failure.
+func failures(err error) (expired, other bool) {
+	switch e := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			x, o := failures(inner)
+			expired, other = expired || x, other || o
+		}
+		return expired, other
+	case interface{ Unwrap() error }:
+		if inner := e.Unwrap(); inner != nil {
+			return failures(inner)
+		}
+	}
+	switch err {
+	case jwt.ErrTokenExpired:
+		return true, false
+	case jwt.ErrTokenInvalidClaims:
+		// Only the label golang-jwt puts on every claim failure.
+		return false, false
+	}
+	return false, true
+}
