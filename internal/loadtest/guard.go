@@ -16,6 +16,9 @@ import (
 // set, any host that is not a loopback address: load must never leave the
 // machine by accident.
 func CheckAddr(raw string, allowRemote bool) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("address %q: want a URL such as http://127.0.0.1:8080", raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", raw, err)

@@ -2,7 +2,7 @@ package storetest
 
 import (
 	"context"
-	"sync"
+	"fmt"
 	"testing"
 	"time"
 
@@ -190,31 +190,30 @@ func testKeysAreIndependent(t *testing.T, l auth.Lockout) {
 }
 
 func testParallelReserve(t *testing.T, l auth.Lockout) {
-	const n, limit = 30, 5
-	retries := make([]time.Duration, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			retries[i], errs[i] = l.Reserve(context.Background(), "k", limit, lockFor, t0)
+	const n, limit, rounds = 30, 5, 3
+	ctx := context.Background()
+	warm(t, n, func() error { return l.Succeed(ctx, "warm-up", true) })
+	for round := range rounds {
+		key := fmt.Sprintf("k%d", round)
+		retries := make([]time.Duration, n)
+		errs := race(n, func(i int) error {
+			var err error
+			retries[i], err = l.Reserve(ctx, key, limit, lockFor, t0)
+			return err
 		})
-	}
-	close(start)
-	wg.Wait()
-	granted := 0
-	for i := range n {
-		switch {
-		case errs[i] != nil:
-			t.Errorf("Reserve #%d of %d parallel = %v", i, n, errs[i])
-		case retries[i] == 0:
-			granted++
-		case retries[i] < 0:
-			t.Errorf("Reserve #%d of %d parallel retry-after = %v, want positive", i, n, retries[i])
+		granted := 0
+		for i := range n {
+			switch {
+			case errs[i] != nil:
+				t.Errorf("round %d: Reserve #%d of %d parallel = %v", round, i, n, errs[i])
+			case retries[i] == 0:
+				granted++
+			case retries[i] < 0:
+				t.Errorf("round %d: Reserve #%d of %d parallel retry-after = %v, want positive", round, i, n, retries[i])
+			}
 		}
-	}
-	if granted != limit {
-		t.Errorf("%d parallel Reserve with limit %d: %d granted, want exactly %d", n, limit, granted, limit)
+		if granted != limit {
+			t.Errorf("round %d: %d parallel Reserve with limit %d: %d granted, want exactly %d", round, n, limit, granted, limit)
+		}
 	}
 }

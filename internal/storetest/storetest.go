@@ -207,18 +207,12 @@ func testDuplicateEmail(t *testing.T, s auth.Store) {
 
 func testConcurrentRegistration(t *testing.T, s auth.Store) {
 	const n = 20
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = s.CreateUser(context.Background(), auth.NewUser{
-				Email: "race@example.com", PasswordHash: "h", IsActive: true, CreatedAt: t0})
-		})
-	}
-	close(start)
-	wg.Wait()
+	ctx := context.Background()
+	warm(t, n, func() error { return s.Ping(ctx) })
+	errs := race(n, func(int) error {
+		_, err := s.CreateUser(ctx, auth.NewUser{Email: "race@example.com", PasswordHash: "h", IsActive: true, CreatedAt: t0})
+		return err
+	})
 	ok := 0
 	for i, err := range errs {
 		switch {
@@ -574,51 +568,81 @@ func testRotateReuseRevokesFamily(t *testing.T, s auth.Store) {
 	}
 }
 
-func testRotateStrictRace(t *testing.T, s auth.Store) {
-	ctx := context.Background()
-	u := newUser(t, s, "race@example.com")
-	newSession(t, s, u, "s-race", t0)
-	const n = 20
-	now := t0.Add(time.Minute)
+// warm makes n concurrent calls first, so that a pool opens its
+// connections before a race: dialling them one by one would otherwise
+// spread the racers out and let a missing lock go unnoticed.
+func warm(t *testing.T, n int, call func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = call() })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("warming up: %v", err)
+	}
+}
+
+// race runs n calls at once and returns their errors.
+func race(n int, call func(i int) error) []error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.Rotate(ctx, rotation("rt-s-race", fmt.Sprintf("succ-%d", i), now, 0))
+			errs[i] = call(i)
 		})
 	}
 	close(start)
 	wg.Wait()
-	ok := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, auth.ErrRefreshReused):
-			t.Errorf("Rotate #%d of %d concurrent = %v, want nil or ErrRefreshReused", i, n, err)
+	return errs
+}
+
+func testRotateStrictRace(t *testing.T, s auth.Store) {
+	ctx := context.Background()
+	u := newUser(t, s, "race@example.com")
+	const n, rounds = 20, 3
+	now := t0.Add(time.Minute)
+	warm(t, n, func() error { _, err := s.UserByID(ctx, u.ID); return err })
+	for round := range rounds {
+		id := fmt.Sprintf("s-race-%d", round)
+		newSession(t, s, u, id, t0)
+		succ := func(i int) string { return fmt.Sprintf("%s-succ-%d", id, i) }
+		errs := race(n, func(i int) error {
+			_, err := s.Rotate(ctx, rotation("rt-"+id, succ(i), now, 0))
+			return err
+		})
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, auth.ErrRefreshReused):
+				t.Errorf("round %d: Rotate #%d of %d concurrent = %v, want nil or ErrRefreshReused", round, i, n, err)
+			}
 		}
-	}
-	if ok != 1 {
-		t.Errorf("%d concurrent strict rotations of one token: %d succeeded, want exactly 1", n, ok)
-	}
-	// No successor may be live: the one stored belongs to a session the
-	// reuse revoked, the others were never stored.
-	later := now.Add(time.Second)
-	stored := 0
-	for i := range n {
-		_, err := s.Rotate(ctx, rotation(fmt.Sprintf("succ-%d", i), fmt.Sprintf("succ-%d-next", i), later, 0))
-		switch {
-		case errors.Is(err, auth.ErrInvalidToken):
-		case errors.Is(err, auth.ErrSessionRevoked):
-			stored++
-		default:
-			t.Errorf("Rotate(successor %d) = %v, want ErrInvalidToken or ErrSessionRevoked", i, err)
+		if ok != 1 {
+			t.Errorf("round %d: %d concurrent strict rotations of one token: %d succeeded, want exactly 1", round, n, ok)
 		}
-	}
-	if stored != ok {
-		t.Errorf("stored successors = %d, want %d (one per successful rotation)", stored, ok)
+		// No successor may be live: the one stored belongs to a session
+		// the reuse revoked, the others were never stored.
+		later := now.Add(time.Second)
+		stored := 0
+		for i := range n {
+			_, err := s.Rotate(ctx, rotation(succ(i), succ(i)+"-next", later, 0))
+			switch {
+			case errors.Is(err, auth.ErrInvalidToken):
+			case errors.Is(err, auth.ErrSessionRevoked):
+				stored++
+			default:
+				t.Errorf("round %d: Rotate(successor %d) = %v, want ErrInvalidToken or ErrSessionRevoked", round, i, err)
+			}
+		}
+		if stored != ok {
+			t.Errorf("round %d: stored successors = %d, want %d (one per successful rotation)", round, stored, ok)
+		}
 	}
 }
 
