@@ -10,6 +10,9 @@
 # Usage: bash deploy/check.sh    (exit 0: all agree; 1: a mismatch, listed)
 # Needs bash, python3 (standard library; PyYAML is used when installed, and
 # checked against the built-in parser), grep, awk; go when available.
+# ok and fail always succeed, so "TEST && ok ... || fail ..." is an
+# if-then-else here.
+# shellcheck disable=SC2015
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,11 +36,17 @@ section() { printf '\n== %s\n' "$*"; }
 expect() {
   if [ "$2" == "$3" ]; then ok "$1: $2"; else fail "$1: got '$2', want '$3'"; fi
 }
-# check WHAT COMMAND...: ok when the command succeeds.
+# check WHAT COMMAND...: ok when the command succeeds; else a failure,
+# followed by what the command printed.
 check() {
-  local what=$1
+  local what=$1 out
   shift
-  if "$@" >/dev/null 2>&1; then ok "$what"; else fail "$what"; fi
+  if out=$("$@" 2>&1); then
+    ok "$what"
+  else
+    fail "$what"
+    printf '      %s\n' "${out//$'\n'/$'\n'      }" | tail -n 20
+  fi
 }
 
 yq() { python3 "$here/yamlq.py" "$@"; }

@@ -93,6 +93,10 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			a.close()
 			return nil, exitError{code: 1, msg: "AUTH_REDIS_URL: " + err.Error()}
 		}
+		// Without this go-redis ignores context deadlines, and a hung Redis
+		// would stall logins instead of failing over to the fallback.
+		opt.ContextTimeoutEnabled = true
+		redis.SetLogger(redisLogger{logger})
 		a.redis = redis.NewClient(opt)
 	}
 	a.store = breaker.NewStore(a.db, counters, breaker.Options{
@@ -183,4 +187,12 @@ func (a *app) close() error {
 		errs = append(errs, a.db.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// redisLogger sends go-redis's own messages (dial failures) to the JSON
+// log instead of plain text on standard error.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

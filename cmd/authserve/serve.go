@@ -39,7 +39,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	defer a.close()
 	a.metrics.LogDropped(sink.Dropped)
 
-	limiter := a.newLimiter()
+	limiter, mem := a.newLimiter()
+	if mem != nil {
+		defer mem.Close()
+	}
 	handler := httpapi.NewHandler(httpapi.Options{
 		Service:      a.service,
 		Logger:       logger,
@@ -91,9 +94,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
-	if c, ok := limiter.(io.Closer); ok {
-		c.Close()
-	}
 	logger.Info("stopped")
 	return nil
 }
@@ -109,15 +109,16 @@ func checkProductionKeys(cfg config.Config) error {
 }
 
 // newLimiter builds the per-client rate limiter: in process, or in Redis
-// with the in-process limiter as its fallback. Nil when turned off.
-func (a *app) newLimiter() ratelimit.Limiter {
+// with the in-process limiter as its fallback; nil when turned off. The
+// in-process limiter is returned too, to be closed at exit.
+func (a *app) newLimiter() (ratelimit.Limiter, *ratelimit.Memory) {
 	n := a.cfg.RateLimitPerMinute
 	if n <= 0 {
-		return nil
+		return nil, nil
 	}
 	mem := ratelimit.NewMemory(n)
 	if a.redis == nil {
-		return mem
+		return mem, mem
 	}
-	return ratelimit.NewFallback(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log, a.metrics.RateLimitFallback)
+	return ratelimit.NewFallback(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log, a.metrics.RateLimitFallback), mem
 }

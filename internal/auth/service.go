@@ -315,6 +315,8 @@ func (s *Service) startSession(ctx context.Context, u User, c Client) (Tokens, e
 }
 
 func (s *Service) issue(u User, sessionID, refresh string, now time.Time) (Tokens, error) {
+	// JWT times are whole seconds; truncating keeps expires_in exact.
+	now = now.Truncate(time.Second)
 	access, exp, err := s.tokens.Issue(u.ID, sessionID, now)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("issue access token: %w", err)

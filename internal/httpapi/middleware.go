@@ -170,19 +170,20 @@ func clip(s string) string {
 // then the mux with huma's operations.
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	h, pattern := s.mux.Handler(r)
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		stateFrom(ctx).route = path
+	}
+	// The limit comes before every other check, so that a flood of bad
+	// requests is refused as cheaply as a flood of good ones.
 	if s.limiter != nil && r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/auth/") {
 		if !s.allow(w, r) {
 			return
 		}
 	}
-	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		s.unmatched(w, r, h)
 		return
-	}
-	st := stateFrom(ctx)
-	if _, path, ok := strings.Cut(pattern, " "); ok {
-		st.route = path
 	}
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:

@@ -99,6 +99,14 @@ func registerProblemSchema(api huma.API) *huma.Schema {
 	return ref
 }
 
+// responses documents an operation's success (huma adds its schema and
+// headers) and its error responses.
+func (s *server) responses(status int, desc string, base []string, extra ...string) map[string]*huma.Response {
+	out := s.problemResponses(base, extra...)
+	out[strconv.Itoa(status)] = &huma.Response{Description: desc}
+	return out
+}
+
 // problemResponses documents the error responses of an operation: one
 // response per status, with an example per code. base and extra are
 // concatenated, so shared lists need not be copied.

@@ -119,7 +119,7 @@ type problem struct {
 	Detail    string            `json:"detail" doc:"A human-readable explanation; a fixed sentence per code." example:"The request breaks one or more input rules, listed in errors."`
 	Code      string            `json:"code" doc:"The stable, machine-readable error code; clients switch on this." example:"validation_failed"`
 	RequestID string            `json:"request_id" doc:"The id of this request, also in the X-Request-ID header and in every log line of the request." example:"0f8c1c1e3b2a4d5e9f6a7b8c9d0e1f2a"`
-	Errors    []fieldError      `json:"errors,omitempty" doc:"Every broken input rule (validation_failed only)."`
+	Errors    []fieldError      `json:"errors,omitempty" nullable:"false" doc:"Every broken input rule (validation_failed only)."`
 	Checks    map[string]string `json:"checks,omitempty" doc:"The state of each dependency (GET /readyz only)." example:"{\"database\":\"unavailable\",\"breaker\":\"open\"}"`
 
 	headers http.Header

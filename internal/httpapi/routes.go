@@ -39,7 +39,7 @@ func (s *server) routes() {
 		Description:   "Creates an active account. Every broken input rule is listed in the 422 response's errors. Emails are unique case-insensitively.",
 		DefaultStatus: http.StatusCreated,
 		RequestBody:   jsonBody("The new account.", registerExample),
-		Responses:     s.problemResponses(postErrors, codeUserAlreadyExists, codeOverloaded),
+		Responses:     s.responses(http.StatusCreated, "The new account.", postErrors, codeUserAlreadyExists, codeOverloaded),
 		MaxBodyBytes:  s.maxBody + 1,
 	}, handleRegister(svc))
 
@@ -48,7 +48,7 @@ func (s *server) routes() {
 		Summary:      "Log in",
 		Description:  "Exchanges an email and password for an access token and a refresh token, starting a login session. A wrong password and an unknown email fail alike. Repeated failures for one email lock it for that client address (429 account_locked).",
 		RequestBody:  jsonBody("The account's credentials.", loginExample),
-		Responses:    s.problemResponses(postErrors, codeInvalidCredentials, codeAccountDisabled, codeAccountLocked, codeOverloaded),
+		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeAccountLocked, codeOverloaded),
 		MaxBodyBytes: s.maxBody + 1,
 	}, handleLogin(svc))
 
@@ -57,7 +57,7 @@ func (s *server) routes() {
 		Summary:      "Refresh tokens",
 		Description:  "Spends a refresh token and returns a new pair (rotation). A spent token presented again after the reuse interval revokes its whole login session (401 refresh_token_reused).",
 		RequestBody:  jsonBody("The refresh token to spend.", refreshExample),
-		Responses:    s.problemResponses(postErrors, codeInvalidToken, codeTokenExpired, codeRefreshTokenReused, codeAccountDisabled),
+		Responses:    s.responses(http.StatusOK, "A new token pair and the account.", postErrors, codeInvalidToken, codeTokenExpired, codeRefreshTokenReused, codeAccountDisabled),
 		MaxBodyBytes: s.maxBody + 1,
 	}, handleRefresh(svc))
 
@@ -66,7 +66,7 @@ func (s *server) routes() {
 		Summary:      "Log out",
 		Description:  "Revokes the login session of a refresh token. As in RFC 7009, an unknown, expired or already revoked token also gets 204.",
 		RequestBody:  jsonBody("The refresh token whose session ends.", refreshExample),
-		Responses:    s.problemResponses(postErrors),
+		Responses:    s.responses(http.StatusNoContent, "The session is over (or there was none).", postErrors),
 		MaxBodyBytes: s.maxBody + 1,
 	}, handleLogout(svc))
 
@@ -75,7 +75,7 @@ func (s *server) routes() {
 		Summary:     "The current user",
 		Description: "Returns the account behind the Bearer access token.",
 		Security:    bearer, Middlewares: authenticated,
-		Responses: s.problemResponses(bearerErrors),
+		Responses: s.responses(http.StatusOK, "The account.", bearerErrors),
 	}, handleMe())
 
 	huma.Register(api, huma.Operation{
@@ -83,7 +83,7 @@ func (s *server) routes() {
 		Summary:     "List my sessions",
 		Description: "Lists the caller's live login sessions, newest first; current marks the session of the token used.",
 		Security:    bearer, Middlewares: authenticated,
-		Responses: s.problemResponses(bearerErrors),
+		Responses: s.responses(http.StatusOK, "The live sessions, newest first.", bearerErrors),
 	}, handleSessions(svc))
 
 	huma.Register(api, huma.Operation{
@@ -91,7 +91,7 @@ func (s *server) routes() {
 		Summary:     "Revoke one of my sessions",
 		Description: "Ends one of the caller's login sessions: its refresh tokens stop working and its access tokens are refused. An id that is not one of the caller's live sessions gets 404 not_found.",
 		Security:    bearer, Middlewares: authenticated,
-		Responses: s.problemResponses(bearerErrors, codeNotFound),
+		Responses: s.responses(http.StatusNoContent, "The session is revoked.", bearerErrors, codeNotFound),
 	}, handleRevokeSession(svc))
 
 	huma.Register(api, huma.Operation{
@@ -105,14 +105,14 @@ func (s *server) routes() {
 		OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{tagOps},
 		Summary:     "Liveness",
 		Description: "200 while the process serves HTTP; touches no dependency.",
-		Responses:   s.problemResponses(nil, codeInternalError),
+		Responses:   s.responses(http.StatusOK, "The process is alive.", nil, codeInternalError),
 	}, handleHealthz())
 
 	huma.Register(api, huma.Operation{
 		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{tagOps},
 		Summary:     "Readiness",
 		Description: "200 when the database answers and the circuit breaker is not open; otherwise 503 service_unavailable with Retry-After. Both list the state of each dependency in checks.",
-		Responses:   s.problemResponses(nil, codeServiceUnavailable, codeInternalError),
+		Responses:   s.responses(http.StatusOK, "Ready to serve.", nil, codeServiceUnavailable, codeInternalError),
 	}, handleReadyz(s.ready, s.log))
 
 	huma.Register(api, huma.Operation{

@@ -134,10 +134,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	b.WriteString("efficiency = successful requests/s ÷ bcrypt bound (password paths only)\n\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tconc\trequests\tseconds\treq/s\tok/s\tp50 ms\tp95 ms\tp99 ms\tefficiency\t statuses")
+	// Names are padded by hand so that they read left-aligned in a table
+	// whose numbers are right-aligned.
+	fmt.Fprintln(tw, "phase   \tconc\trequests\tseconds\treq/s\tok/s\tp50 ms\tp95 ms\tp99 ms\tefficiency\t  statuses")
 	for _, p := range r.Phases {
 		if p.Error != "" {
-			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t FAILED: %s\n", p.Kind, p.Concurrency, p.Error)
+			fmt.Fprintf(tw, "%-8s\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t  FAILED: %s\n", p.Kind, p.Concurrency, p.Error)
 			continue
 		}
 		eff := "-"
@@ -148,7 +150,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if p.Interrupted {
 			status += " (interrupted)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t %s\n",
+		fmt.Fprintf(tw, "%-8s\t%d\t%d\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t  %s\n",
 			p.Kind, p.Concurrency, p.Requests, p.Seconds, p.RPS, p.OKPerSecond,
 			p.Latency.P50, p.Latency.P95, p.Latency.P99, eff, status)
 	}

@@ -1,0 +1,131 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authserve/authserve/internal/auth"
+)
+
+// migrationStates parses MigrateStatus output into "file state" lines.
+func migrationStates(t *testing.T, s *Store) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := s.MigrateStatus(context.Background(), &buf); err != nil {
+		t.Fatalf("MigrateStatus() = %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "MIGRATION") {
+		t.Fatalf("MigrateStatus() output %q, want a header line first", buf.String())
+	}
+	applied := regexp.MustCompile(`^\S+\s+applied\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+	pending := regexp.MustCompile(`^\S+\s+pending\s+-$`)
+	var states []string
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if !applied.MatchString(l) && !pending.MatchString(l) {
+			t.Errorf("MigrateStatus() line %q, want FILE applied TIME or FILE pending -", l)
+			continue
+		}
+		states = append(states, f[0]+" "+f[1])
+	}
+	return states
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	all := func(states ...string) []string {
+		files := []string{"00001_users.sql", "00002_sessions.sql", "00003_login_attempts.sql"}
+		out := make([]string, len(files))
+		for i := range files {
+			out[i] = files[i] + " " + states[i]
+		}
+		return out
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			s, err := Open(ctx, e.opts(t))
+			if err != nil {
+				t.Fatalf("Open() = %v", err)
+			}
+			defer s.Close()
+			user := auth.NewUser{Email: "m@example.com", PasswordHash: "h", IsActive: true, CreatedAt: time.Now()}
+
+			// Open does not migrate: queries fail, as a database fault.
+			if _, err := s.CreateUser(ctx, user); !errors.Is(err, auth.ErrDatabase) {
+				t.Errorf("CreateUser before Migrate = %v, want ErrDatabase", err)
+			}
+			steps := []struct {
+				name string
+				do   func() error
+				want []string
+			}{
+				{"fresh", nil, all("pending", "pending", "pending")},
+				{"up", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied")},
+				{"up again", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "applied", "pending")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "pending", "pending")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("pending", "pending", "pending")},
+				{"up", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied")},
+			}
+			for _, step := range steps {
+				if step.do != nil {
+					if err := step.do(); err != nil {
+						t.Fatalf("%s: %v", step.name, err)
+					}
+				}
+				if got := migrationStates(t, s); strings.Join(got, ",") != strings.Join(step.want, ",") {
+					t.Errorf("after %s: MigrateStatus = %q, want %q", step.name, got, step.want)
+				}
+			}
+			// Statements prepared before the schema changed are not reused.
+			if _, err := s.CreateUser(ctx, user); err != nil {
+				t.Errorf("CreateUser after down and up = %v, want nil", err)
+			}
+			for range 3 {
+				if err := s.MigrateDown(ctx); err != nil {
+					t.Fatalf("MigrateDown() = %v", err)
+				}
+			}
+			if err := s.MigrateDown(ctx); !errors.Is(err, ErrNoMigration) {
+				t.Errorf("MigrateDown() with nothing applied = %v, want ErrNoMigration", err)
+			}
+		})
+	}
+}
+
+// TestMigrateConcurrently: replicas starting together each run Migrate.
+func TestMigrateConcurrently(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range engines {
+		if e.name == "SQLiteMemory" { // one connection: nothing to race
+			continue
+		}
+		t.Run(e.name, func(t *testing.T) {
+			o := e.opts(t)
+			const n = 3
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					s, err := Open(ctx, o)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer s.Close()
+					errs <- s.Migrate(ctx)
+				}()
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Errorf("concurrent Migrate() = %v, want nil", err)
+				}
+			}
+		})
+	}
+}
