@@ -42,10 +42,25 @@
 //	--json FILE          write the results as JSON
 //	--svg FILE           draw requests/s and p99 against concurrency
 //
-// Every loop is bounded by a count and by time, and Ctrl-C stops the run
-// cleanly, printing and writing what was measured so far. The tool shares
-// the machine with the server: its own CPU use is part of the picture, and
-// the bound is what the whole machine can hash.
+// --bcrypt-cost must be the server's AUTH_BCRYPT_COST (whose default is 12);
+// an idle login is compared with one local bcrypt comparison and a warning
+// is printed when they disagree. Logins always use the right password, so
+// the lockout never triggers, but the per-address rate limit would answer
+// 429 rate_limited: switch it off as above.
+//
+// Single measurements:
+//
+//	authbench --phases login:8                    # login efficiency at 8 clients
+//	authbench --phases login:64 --probe-healthz   # /healthz p99 beside 64 logins;
+//	                                              # expect only 200 and 503 overloaded
+//	authbench --phases me:32 --users 8            # GET /api/auth/me requests/s
+//
+// Statuses are counted by status and problem code ("200", "503 overloaded",
+// "error: timeout"). Every loop is bounded by a count and by time, and
+// Ctrl-C stops the run cleanly, printing and writing what was measured so
+// far (exit status 130). The tool shares the machine with the server: its
+// own CPU use is part of the picture, and the bound is what the whole
+// machine can hash.
 package main
 
 import (
@@ -66,14 +81,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "authbench:", err)
-		}
 		stop()
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			os.Exit(2)
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintln(os.Stderr, "authbench: interrupted; the results above cover what ran")
 			os.Exit(130) // the shell's code for a run ended by Ctrl-C
+		default:
+			fmt.Fprintln(os.Stderr, "authbench:", err)
+			os.Exit(1)
 		}
-		os.Exit(2)
 	}
 }
 

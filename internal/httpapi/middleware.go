@@ -269,6 +269,8 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 		return errUnsupportedMediaType
 	}
+	// Huma matches media types case-sensitively; hand it the canonical one.
+	r.Header.Set("Content-Type", "application/json")
 	if r.ContentLength > s.maxBody {
 		return errPayloadTooLarge
 	}

@@ -32,19 +32,26 @@ func (s *Store) provider(ctx context.Context) (*goose.Provider, error) {
 		return nil, err
 	}
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	// Several replicas starting at once must not apply a migration twice:
-	// on PostgreSQL they take turns on an advisory lock. goose needs a
-	// second connection for it, so not with a pool of one.
-	if s.d == postgresDialect && s.db.Stats().MaxOpenConnections != 1 {
-		id, err := s.migrationLockID(ctx)
-		if err != nil {
-			return nil, err
+	// Processes migrating at once (replicas starting together, or
+	// `authserve migrate` beside a starting server) must not apply a
+	// migration twice, so they take turns on a lock. Both lockers need a
+	// connection besides goose's own, so a pool of one (an in-memory
+	// database, which no other process can see anyway) goes without.
+	if s.db.Stats().MaxOpenConnections != 1 {
+		switch s.d {
+		case postgresDialect:
+			id, err := s.migrationLockID(ctx)
+			if err != nil {
+				return nil, err
+			}
+			locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, goose.WithSessionLocker(locker))
+		case sqliteDialect:
+			opts = append(opts, goose.WithLocker(newLeaseLocker()))
 		}
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	return goose.NewProvider(s.d.goose, s.db, fsys, opts...)
 }

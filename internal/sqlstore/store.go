@@ -13,6 +13,7 @@ import (
 	// The database/sql drivers of the two dialects.
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Options selects and tunes the database. Zero pool settings take the
@@ -80,11 +81,31 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	configurePool(db, d, o, memory)
 	s := &Store{db: db, d: d}
-	if err := db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, s.wrap("open "+d.name+" database", err)
 	}
 	return s, nil
+}
+
+// ping checks the database answers, for Open. While a brand-new SQLite
+// file is being switched to WAL by another connection, the switch fails at
+// once with SQLITE_BUSY rather than waiting (busy_timeout does not cover
+// it); the switch is over within moments, so wait that out.
+func (s *Store) ping(ctx context.Context) error {
+	const retries, pause = 50, 20 * time.Millisecond
+	for i := 0; ; i++ {
+		err := s.db.PingContext(ctx)
+		code, isSQLite := sqliteCode(err)
+		if err == nil || !isSQLite || code&0xff != sqlite3.SQLITE_BUSY || i == retries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 func configurePool(db *sql.DB, d *dialect, o Options, memory bool) {
