@@ -108,7 +108,8 @@ func (ui *swaggerUI) serveAsset(w http.ResponseWriter, r *http.Request) {
 // assetExists reports whether the embedded file system has name, stored
 // either plain or gzip-compressed.
 func assetExists(name string) bool {
-	if !fs.ValidPath(name) || strings.Contains(name, "/") {
+	// Compressed files are served under their plain names only.
+	if !fs.ValidPath(name) || strings.Contains(name, "/") || strings.HasSuffix(name, ".gz") {
 		return false
 	}
 	for _, n := range []string{name, name + ".gz"} {

@@ -267,15 +267,15 @@ func checkRateHeaders(t *testing.T, r response, limit, remaining, reset string) 
 // panicRoutes adds a plain route and a huma operation that panic.
 func panicRoutes(s *server) {
 	s.mux.HandleFunc("GET /test/panic", func(http.ResponseWriter, *http.Request) { panic("boom in a plain handler") })
-	huma.Register(s.api, huma.Operation{OperationID: "testPanic", Method: "GET", Path: "/test/panic-huma", Hidden: true},
+	huma.Register(s.api, huma.Operation{OperationID: "testPanic", Method: "GET", Path: "/test/panic-op", Hidden: true},
 		func(context.Context, *struct{}) (*healthOutput, error) { panic(fmt.Errorf("boom in an operation")) })
 }
 
 func TestPanicRecovery(t *testing.T) {
 	e := newEnv(t, func(c *envConfig) { c.extra = panicRoutes })
-	for _, path := range []string{"/test/panic", "/test/panic-huma"} {
+	for _, path := range []string{"/test/panic", "/test/panic-op"} {
 		t.Run(path, func(t *testing.T) {
-			r := e.do("GET", path, nil, "X-Request-ID", "panic-"+strings.TrimPrefix(path, "/test/"))
+			r := e.do("GET", path, nil, "X-Request-ID", "crash-"+strings.TrimPrefix(path, "/test/panic"))
 			checkProblem(t, r, http.StatusInternalServerError, codeInternalError)
 			checkCommonHeaders(t, path, r)
 			if strings.Contains(string(r.body), "boom") {

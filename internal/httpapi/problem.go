@@ -95,7 +95,7 @@ var catalogue = []problemKind{
 	{codeValidationFailed, http.StatusUnprocessableEntity, "Validation failed", "The request breaks one or more input rules, listed in errors."},
 	{codeRateLimited, http.StatusTooManyRequests, "Too many requests", "This client sent too many requests; retry after the number of seconds in Retry-After."},
 	{codeAccountLocked, http.StatusTooManyRequests, "Account locked", "Too many failed logins; retry after the number of seconds in Retry-After."},
-	{codeInternalError, http.StatusInternalServerError, "Internal error", "An unexpected error occurred; it was logged with this request's id."},
+	{codeInternalError, http.StatusInternalServerError, "Internal error", "Something went wrong on our side; the error was logged with this request's id."},
 	{codeDatabaseError, http.StatusInternalServerError, "Database error", "A database error occurred; it was logged with this request's id."},
 	{codeServiceUnavailable, http.StatusServiceUnavailable, "Service unavailable", "The service is temporarily unavailable; retry after the number of seconds in Retry-After."},
 	{codeOverloaded, http.StatusServiceUnavailable, "Overloaded", "The server is busy; retry after the number of seconds in Retry-After."},

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -156,9 +157,32 @@ func newServer(o Options, extra func(*server)) *server {
 
 	s.inner = http.HandlerFunc(s.route)
 	if c := newCORS(o.CORSOrigins); c != nil {
-		s.inner = c.Handler(s.inner)
+		s.inner = normalizePreflight(c.Handler(s.inner))
 	}
 	return s
+}
+
+// normalizePreflight rewrites Access-Control-Request-Headers into the form
+// browsers send (lower case, sorted, unique, comma-separated), which is
+// the only form rs/cors accepts, so that hand-written preflights (curl,
+// test clients) are judged on the headers they ask for, not their
+// spelling.
+func normalizePreflight(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if vs, ok := r.Header["Access-Control-Request-Headers"]; ok && r.Method == http.MethodOptions {
+			var names []string
+			for _, v := range vs {
+				for _, n := range strings.Split(v, ",") {
+					if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+						names = append(names, n)
+					}
+				}
+			}
+			slices.Sort(names)
+			r.Header["Access-Control-Request-Headers"] = []string{strings.Join(slices.Compact(names), ",")}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *server) serveSpec(w http.ResponseWriter, _ *http.Request) {

@@ -282,7 +282,9 @@ func (r *runner) register(ctx context.Context, body []byte) error {
 		switch {
 		case err == nil && (o.status == http.StatusCreated || o.status == http.StatusConflict):
 			return nil
-		case attempt >= setupAttempts || ctx.Err() != nil || !retryable(o):
+		case ctx.Err() != nil:
+			return ctx.Err() // an interrupt, not the server's answer
+		case attempt >= setupAttempts || !retryable(o):
 			return fmt.Errorf("POST /api/auth/register: %s", describe(o, resp, err))
 		}
 		if err := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); err != nil {
@@ -302,7 +304,10 @@ func (r *runner) login(ctx context.Context, u benchUser) (tokens, error) {
 			}
 			return t, nil
 		}
-		if attempt >= setupAttempts || ctx.Err() != nil || !retryable(o) {
+		if ctx.Err() != nil {
+			return tokens{}, ctx.Err() // an interrupt, not the server's answer
+		}
+		if attempt >= setupAttempts || !retryable(o) {
 			return tokens{}, fmt.Errorf("POST /api/auth/login as %s: %s", u.email, describe(o, resp, err))
 		}
 		if err := sleep(ctx, time.Duration(attempt)*200*time.Millisecond); err != nil {

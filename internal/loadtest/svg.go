@@ -123,7 +123,9 @@ func WriteSVG(w io.Writer, r *Report) error {
 	if bound > 0 {
 		y := f1(yPos(ys, bound))
 		p(`<g class="bound"><line data-series="bcrypt-bound" x1="%d" y1="%s" x2="%d" y2="%s" stroke="#ff7f0e" stroke-width="1.5" stroke-dasharray="2 3"/>`, plotLeft, y, plotRight, y)
-		p(`<text x="%d" y="%s" text-anchor="end" fill="#ff7f0e">%s</text></g>`+"\n", plotRight-6, f1(yPos(ys, bound)-6), esc(fmt.Sprintf("bcrypt bound %.1f/s", bound)))
+		// Left end, where the lowest concurrency leaves the password paths
+		// well under the bound; the white halo keeps it legible over a line.
+		p(`<text x="%d" y="%s" text-anchor="start" fill="#ff7f0e" stroke="#ffffff" stroke-width="3" paint-order="stroke">%s</text></g>`+"\n", plotLeft+6, f1(yPos(ys, bound)-6), esc(fmt.Sprintf("bcrypt bound %.1f/s", bound)))
 	}
 
 	// Series, in the fixed kind order so colours and legend are stable.
