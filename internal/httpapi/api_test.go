@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/authserve/authserve/internal/auth"
 )
@@ -317,6 +320,7 @@ func TestAPIScenarios(t *testing.T) {
 			}
 			if sc.wantCode != "" {
 				checkProblem(t, r, sc.wantStatus, sc.wantCode)
+				checkDocumented(t, f.e.handler.(*server), sc.method, sc.path, sc.wantCode)
 			} else if r.status != http.StatusNoContent && strings.HasPrefix(r.header.Get("Content-Type"), problemContentType) {
 				t.Errorf("success answered with a problem: %s", r.body)
 			}
@@ -324,6 +328,31 @@ func TestAPIScenarios(t *testing.T) {
 				sc.check(t, r)
 			}
 		})
+	}
+}
+
+// checkDocumented asserts that the operation behind method and path
+// documents code among its error responses. Router misses have no
+// operation; the document's description covers them.
+func checkDocumented(t *testing.T, s *server, method, path, code string) {
+	t.Helper()
+	req, err := http.NewRequest(method, path, nil)
+	if err != nil {
+		t.Fatalf("NewRequest: %v", err)
+	}
+	_, pattern := s.mux.Handler(req)
+	_, route, ok := strings.Cut(pattern, " ")
+	if !ok {
+		return
+	}
+	item := s.api.OpenAPI().Paths[route]
+	if item == nil {
+		t.Errorf("%s %s: route %s is not in the document", method, path, route)
+		return
+	}
+	op := map[string]*huma.Operation{"GET": item.Get, "POST": item.Post, "DELETE": item.Delete}[method]
+	if op == nil || !slices.Contains(documentedCodes(op), code) {
+		t.Errorf("%s %s answered %s, which its operation does not document", method, route, code)
 	}
 }
 

@@ -127,7 +127,7 @@ func (s *server) logAccess(rec *responseRecorder, r *http.Request, st *requestSt
 		status = http.StatusOK
 	}
 	level := slog.LevelInfo
-	if status >= 500 {
+	if status >= 500 || st.cause != nil {
 		level = slog.LevelError
 	}
 	attrs := make([]slog.Attr, 0, 9)
@@ -275,7 +275,8 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
 		return errPayloadTooLarge
 	}
 	// Not every ResponseWriter can set deadlines (httptest's cannot).
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.bodyTimeout))
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength))
@@ -290,6 +291,10 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fmt.Errorf("%w: %w", errMalformedRequest, err)
 	}
+	// The body is in; a deadline left on the connection would cancel the
+	// request's context (net/http's background read fails) while the
+	// handler is still hashing or waiting for the database.
+	_ = rc.SetReadDeadline(time.Time{})
 	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
 	r.ContentLength = int64(buf.Len())
 	return nil

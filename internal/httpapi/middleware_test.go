@@ -314,11 +314,12 @@ func TestPanicRecovery(t *testing.T) {
 	}
 }
 
-// failingStore makes chosen Store calls fail.
+// failingStore makes chosen Store calls fail or slow.
 type failingStore struct {
 	auth.Store
-	mu  sync.Mutex
-	err error
+	mu    sync.Mutex
+	err   error
+	delay time.Duration
 }
 
 func (s *failingStore) fail(err error) {
@@ -329,12 +330,38 @@ func (s *failingStore) fail(err error) {
 
 func (s *failingStore) UserByEmail(ctx context.Context, email string) (auth.User, error) {
 	s.mu.Lock()
-	err := s.err
+	err, delay := s.err, s.delay
 	s.mu.Unlock()
 	if err != nil {
 		return auth.User{}, err
 	}
+	select {
+	case <-time.After(delay):
+	case <-ctx.Done():
+		return auth.User{}, fmt.Errorf("%w: %w", auth.ErrUnavailable, ctx.Err())
+	}
 	return s.Store.UserByEmail(ctx, email)
+}
+
+// TestSlowHandlerKeepsContext runs a request that outlives the server's
+// ReadTimeout and the body deadline after its body was read: its context
+// must stay alive, which fails if a read deadline is left on the
+// connection.
+func TestSlowHandlerKeepsContext(t *testing.T) {
+	fs := &failingStore{delay: 700 * time.Millisecond}
+	e := newEnv(t, func(c *envConfig) {
+		c.store = func(s auth.Store) auth.Store { fs.Store = s; return fs }
+		c.extra = func(s *server) { s.bodyTimeout = 200 * time.Millisecond }
+	})
+	srv := httptest.NewUnstartedServer(e.handler)
+	srv.Config.ReadTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	e.srv = srv
+	r := e.do("POST", "/api/auth/register", map[string]any{"email": "slow@example.com", "password": testPassword})
+	if r.status != http.StatusCreated {
+		t.Errorf("slow register = %d %s, want 201", r.status, r.body)
+	}
 }
 
 func (s *failingStore) Ping(ctx context.Context) error {
@@ -488,10 +515,20 @@ func TestObserve(t *testing.T) {
 		{unmatchedRoute, "PUT", 405},
 		{"/docs/", "GET", 200},
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if fmt.Sprint(calls) != fmt.Sprint(want) {
-		t.Errorf("Observe calls = %v, want %v", calls, want)
+	// A large body reaches the client before the handler returns, so the
+	// last call may still be on its way.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mu.Lock()
+		got := fmt.Sprint(calls)
+		mu.Unlock()
+		if got == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Observe calls = %v, want %v", got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -29,7 +29,6 @@ func apiConfig(version string) huma.Config {
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil
 	cfg.Info.Description = apiDescription()
-	cfg.Info.License = &huma.License{Name: "See the repository"}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {
 			Type:         "http",

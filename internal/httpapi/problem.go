@@ -101,6 +101,7 @@ var catalogue = []problemKind{
 	{codeOverloaded, http.StatusServiceUnavailable, "Overloaded", "The server is busy; retry after the number of seconds in Retry-After."},
 }
 
+// kinds indexes the catalogue by code.
 var kinds = func() map[string]problemKind {
 	m := make(map[string]problemKind, len(catalogue))
 	for _, k := range catalogue {

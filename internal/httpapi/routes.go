@@ -27,6 +27,13 @@ var bearerErrors = []string{
 	codeInternalError, codeDatabaseError, codeServiceUnavailable,
 }
 
+// bodyInMemory tells huma not to put a read deadline on the connection
+// (-1 clears any): readBody has already read the body into memory, and a
+// deadline left behind would cancel the request's context mid-handler.
+// huma's own size check (MaxBodyBytes) is set one byte above ours so that
+// it never fires.
+const bodyInMemory = -1
+
 // routes registers every operation of the API.
 func (s *server) routes() {
 	api, svc := s.api, s.svc
@@ -40,7 +47,7 @@ func (s *server) routes() {
 		DefaultStatus: http.StatusCreated,
 		RequestBody:   jsonBody("The new account.", registerExample),
 		Responses:     s.responses(http.StatusCreated, "The new account.", postErrors, codeUserAlreadyExists, codeOverloaded),
-		MaxBodyBytes:  s.maxBody + 1,
+		MaxBodyBytes:  s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleRegister(svc))
 
 	huma.Register(api, huma.Operation{
@@ -49,7 +56,7 @@ func (s *server) routes() {
 		Description:  "Exchanges an email and password for an access token and a refresh token, starting a login session. A wrong password and an unknown email fail alike. Repeated failures for one email lock it for that client address (429 account_locked).",
 		RequestBody:  jsonBody("The account's credentials.", loginExample),
 		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeAccountLocked, codeOverloaded),
-		MaxBodyBytes: s.maxBody + 1,
+		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleLogin(svc))
 
 	huma.Register(api, huma.Operation{
@@ -58,7 +65,7 @@ func (s *server) routes() {
 		Description:  "Spends a refresh token and returns a new pair (rotation). A spent token presented again after the reuse interval revokes its whole login session (401 refresh_token_reused).",
 		RequestBody:  jsonBody("The refresh token to spend.", refreshExample),
 		Responses:    s.responses(http.StatusOK, "A new token pair and the account.", postErrors, codeInvalidToken, codeTokenExpired, codeRefreshTokenReused, codeAccountDisabled),
-		MaxBodyBytes: s.maxBody + 1,
+		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleRefresh(svc))
 
 	huma.Register(api, huma.Operation{
@@ -67,7 +74,7 @@ func (s *server) routes() {
 		Description:  "Revokes the login session of a refresh token. As in RFC 7009, an unknown, expired or already revoked token also gets 204.",
 		RequestBody:  jsonBody("The refresh token whose session ends.", refreshExample),
 		Responses:    s.responses(http.StatusNoContent, "The session is over (or there was none).", postErrors),
-		MaxBodyBytes: s.maxBody + 1,
+		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleLogout(svc))
 
 	huma.Register(api, huma.Operation{

@@ -76,6 +76,8 @@ type server struct {
 	limiter  ratelimit.Limiter
 	clientIP func(*http.Request) string
 	maxBody  int64
+	// bodyTimeout bounds reading a request body (bodyReadTimeout).
+	bodyTimeout time.Duration
 
 	mux        *http.ServeMux
 	api        huma.API
@@ -113,6 +115,8 @@ func newServer(o Options, extra func(*server)) *server {
 		clientIP: o.ClientIP,
 		maxBody:  o.MaxBodyBytes,
 		mux:      http.NewServeMux(),
+
+		bodyTimeout: bodyReadTimeout,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
