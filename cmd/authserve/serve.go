@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/clientip"
 	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/httpapi"
@@ -82,6 +83,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.pruneLoginAttempts(ctx, 10*time.Minute)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -124,4 +126,31 @@ func (a *app) newLimiter() (ratelimit.Limiter, *ratelimit.Memory) {
 		return mem, mem
 	}
 	return ratelimit.NewFallback(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log, a.metrics.RateLimitFallback), mem
+}
+
+// pruneLoginAttempts deletes expired lockout counters now and then, so that
+// guessed emails that never log in do not accumulate. It skips its turn
+// while the circuit is not closed: maintenance must not add load to a
+// database that is struggling.
+func (a *app) pruneLoginAttempts(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if a.store.State() != breaker.StateClosed {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, a.cfg.DBTimeout)
+		n, err := a.db.PruneLoginAttempts(pctx, time.Now().Add(-a.cfg.LockoutDuration))
+		cancel()
+		if err != nil {
+			a.log.Warn("pruning lockout counters failed", slog.String("error", err.Error()))
+			continue
+		}
+		a.log.Debug("pruned lockout counters", slog.Int64("rows", n))
+	}
 }

@@ -16,12 +16,15 @@ const (
 // NormalizeEmail trims s and returns the lower-cased address, or a message
 // saying why s is not exactly one plain address (no display name, no list).
 func NormalizeEmail(s string) (string, string) {
-	s = strings.TrimSpace(s)
+	// Lower-case first: the limits apply to what is stored, and lower-casing
+	// can lengthen a string (Ⱥ is 2 bytes, ⱥ is 3).
+	if !utf8.ValidString(s) {
+		return "", "must be valid UTF-8"
+	}
+	s = strings.ToLower(strings.TrimSpace(s))
 	switch {
 	case s == "":
 		return "", "is required"
-	case !utf8.ValidString(s):
-		return "", "must be valid UTF-8"
 	case len(s) > maxEmailOctets:
 		return "", "must be at most 254 octets"
 	}
@@ -44,7 +47,7 @@ func NormalizeEmail(s string) (string, string) {
 	if strings.HasPrefix(domain, "[") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
 		return "", "must be a single valid email address"
 	}
-	return strings.ToLower(s), ""
+	return s, ""
 }
 
 // MaskEmail hides most of an address for logs of failed logins:

@@ -34,6 +34,10 @@ func FuzzNormalizeEmail(f *testing.F) {
 		"a@b",                   // shortest
 		strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com",
 		strings.Repeat("\u0130", 32) + "@" + strings.Repeat("b", 185) + ".com",
+		// Ⱥ (2 bytes) lower-cases to ⱥ (3 bytes): limits checked before
+		// lower-casing can be exceeded after it.
+		strings.Repeat("\u023a", 32) + "@example.com",
+		"a@" + strings.Repeat("\u023a", 124) + ".de",
 	} {
 		f.Add(s)
 	}

@@ -307,7 +307,9 @@ func TestTimeout(t *testing.T) {
 			if ra, ok := auth.RetryAfter(err); !ok || ra < time.Second || ra > 5*time.Second {
 				t.Errorf("RetryAfter(%v) = %v, %v; want 1s..5s, true", err, ra, ok)
 			}
-			if took < timeout || took > timeout+200*time.Millisecond {
+			// The inner call may never return; a generous margin proves
+			// that without flaking on a loaded 2-core machine.
+			if took < timeout || took > timeout+2*time.Second {
 				t.Errorf("UserByEmail() returned after %v, want about %v", took, timeout)
 			}
 			if calls, _ := rec.snapshot(); !slices.Equal(calls, []string{"user_by_email failure"}) {

@@ -30,10 +30,8 @@ const EnvURL = "AUTH_TEST_POSTGRES_URL"
 // the variable expects these tests to run.
 func DSN(t testing.TB) string {
 	t.Helper()
+	SkipIfUnset(t)
 	base := os.Getenv(EnvURL)
-	if base == "" {
-		t.Skip(EnvURL + " not set: skipping PostgreSQL tests")
-	}
 	schema := schemaName(t.Name())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -53,6 +51,16 @@ func DSN(t testing.TB) string {
 		t.Fatalf("pgtest: %s: %v", EnvURL, err)
 	}
 	return dsn
+}
+
+// SkipIfUnset skips the test when AUTH_TEST_POSTGRES_URL is unset: call it
+// at the top of a group of PostgreSQL subtests to skip them once, not one
+// by one.
+func SkipIfUnset(t testing.TB) {
+	t.Helper()
+	if os.Getenv(EnvURL) == "" {
+		t.Skip(EnvURL + " not set: skipping PostgreSQL tests")
+	}
 }
 
 func dropSchema(t testing.TB, base, schema string) {

@@ -25,16 +25,24 @@ type dialect struct {
 	// lockout's: the rows a transaction decides on stay locked until it
 	// ends. Empty for SQLite, whose immediate transactions already hold
 	// the database's write lock.
+	//
+	// PostgreSQL takes the locks in the order listed: the user (KEY SHARE,
+	// which the successor's foreign key needs anyway), the session, the
+	// token. Deleting a user locks the user, then cascades to sessions and
+	// tokens; in any other order the two could deadlock.
 	lockRotation string
 	lockRow      string
 	// intTime stores times as INTEGER Unix nanoseconds (SQLite has no
 	// time type) rather than the driver's native time encoding.
 	intTime bool
 	// isUnique and isForeignKey recognise constraint violations; isOutage
-	// recognises database errors that mean the database is unavailable.
+	// recognises database errors that mean the database is unavailable;
+	// isConflict, a transaction aborted by a deadlock or serialisation
+	// conflict, which may simply be run again.
 	isUnique     func(error) bool
 	isForeignKey func(error) bool
 	isOutage     func(error) bool
+	isConflict   func(error) bool
 }
 
 var (
@@ -47,6 +55,9 @@ var (
 		isUnique:     sqliteUnique,
 		isForeignKey: sqliteForeignKey,
 		isOutage:     sqliteOutage,
+		// Immediate transactions take the write lock up front: no
+		// deadlock to break, and waiting is busy_timeout's job.
+		isConflict: func(error) bool { return false },
 	}
 	postgresDialect = &dialect{
 		name:         "postgres",
@@ -54,11 +65,12 @@ var (
 		goose:        goose.DialectPostgres,
 		dir:          "migrations/postgres",
 		numbered:     true,
-		lockRotation: " FOR UPDATE OF t, s",
+		lockRotation: " FOR KEY SHARE OF u FOR UPDATE OF s, t",
 		lockRow:      " FOR UPDATE",
 		isUnique:     pgUnique,
 		isForeignKey: pgForeignKey,
 		isOutage:     pgOutage,
+		isConflict:   pgConflict,
 	}
 )
 

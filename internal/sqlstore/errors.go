@@ -140,5 +140,13 @@ func pgOutage(err error) bool {
 	return false
 }
 
+// pgConflict: serialization_failure or deadlock_detected, after which the
+// aborted work may simply run again. The store's own statements take their
+// locks in one order (see dialect.lockRotation), so this is a safety net.
+func pgConflict(err error) bool {
+	code := pgCode(err)
+	return code == "40001" || code == "40P01"
+}
+
 func pgUnique(err error) bool     { return pgCode(err) == "23505" }
 func pgForeignKey(err error) bool { return pgCode(err) == "23503" }

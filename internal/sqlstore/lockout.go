@@ -31,7 +31,7 @@ func (a *attempt) locked(now time.Time) bool {
 // withAttempt runs fn on key's state inside a transaction that holds the
 // key's row (PostgreSQL: FOR UPDATE; SQLite: the immediate transaction's
 // write lock), and saves the state when fn reports a change. Expired state
-// reaches fn as a fresh one.
+// reaches fn as a fresh one. fn may run more than once (see Store.tx).
 func (s *Store) withAttempt(ctx context.Context, op, key string, lockFor time.Duration, now time.Time,
 	fn func(a *attempt) (changed bool)) error {
 	q, err := s.queries(ctx)
@@ -72,6 +72,7 @@ func (s *Store) Reserve(ctx context.Context, key string, limit int, lockFor time
 	var retry time.Duration
 	err := s.withAttempt(ctx, "reserve login attempt", key, lockFor, now, func(a *attempt) bool {
 		now := utc(now)
+		retry = 0
 		switch {
 		case a.locked(now):
 			retry = a.lockedUntil.Sub(now)
@@ -99,6 +100,7 @@ func (s *Store) Fail(ctx context.Context, key string, limit int, lockFor time.Du
 	var locked bool
 	err := s.withAttempt(ctx, "fail login attempt", key, lockFor, now, func(a *attempt) bool {
 		now := utc(now)
+		locked = false
 		wasLocked := a.locked(now)
 		if a.pending > 0 {
 			a.pending--

@@ -13,7 +13,7 @@ const (
 		`u.is_active, u.created_at, u.updated_at`
 
 	// sessionColumns is read by scanSession.
-	sessionColumns = `id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent`
+	sessionColumns  = `id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent`
 	sessionColumnsS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.deadline, s.revoked_at, ` +
 		`s.client_ip, s.user_agent`
 
@@ -53,8 +53,8 @@ FROM refresh_tokens t
 JOIN sessions s ON s.id = t.session_id
 JOIN users u ON u.id = t.user_id
 WHERE t.hash = ?`
-	qSpendToken   = `UPDATE refresh_tokens SET spent_at = ? WHERE hash = ? AND spent_at IS NULL`
-	qTouchSession = `UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?`
+	qSpendToken    = `UPDATE refresh_tokens SET spent_at = ? WHERE hash = ? AND spent_at IS NULL`
+	qTouchSession  = `UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?`
 	qRevokeSession = `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
 
 	// qRevokeByToken keeps the first revocation time of a session revoked

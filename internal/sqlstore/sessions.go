@@ -103,6 +103,7 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) (auth.Rotated, erro
 	var out auth.Rotated
 	var reused bool
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		out, reused = auth.Rotated{}, false
 		var tok auth.RefreshToken
 		var parent sql.NullString
 		dest := append([]any{&parent, timeDest{&tok.IssuedAt}, timeDest{&tok.ExpiresAt}, nullTimeDest{&tok.SpentAt}},

@@ -71,24 +71,59 @@ func TestSQLiteMemoryIsOneLastingConnection(t *testing.T) {
 
 func TestPoolSettings(t *testing.T) {
 	tests := []struct {
-		name        string
-		opts        Options
-		wantMaxOpen int
+		name                   string
+		opts                   func(t testing.TB) Options
+		wantMaxOpen            int
+		wantLifetime, wantIdle time.Duration
 	}{
-		{"sqlite default", sqliteFile(t), sqliteMaxOpen},
-		{"sqlite explicit", Options{Driver: "sqlite", DSN: filepath.Join(t.TempDir(), "x.db"), MaxOpenConns: 2}, 2},
+		{"sqlite default", sqliteFile, sqliteMaxOpen, 0, 0},
+		{"sqlite explicit", func(t testing.TB) Options {
+			o := sqliteFile(t)
+			o.MaxOpenConns, o.ConnMaxLifetime = 2, time.Hour
+			return o
+		}, 2, time.Hour, 0},
+		{"postgres default", engines[2].opts, postgresMaxOpen, postgresConnLifetime, postgresConnIdleTime},
+		{"postgres explicit", func(t testing.TB) Options {
+			o := engines[2].opts(t)
+			o.MaxOpenConns, o.ConnMaxIdleTime = 3, time.Minute
+			return o
+		}, 3, postgresConnLifetime, time.Minute},
 	}
 	for _, tc := range tests {
-		s, err := Open(context.Background(), tc.opts)
-		if err != nil {
-			t.Fatalf("%s: Open = %v", tc.name, err)
-		}
-		if got := s.DB().Stats().MaxOpenConnections; got != tc.wantMaxOpen {
-			t.Errorf("%s: MaxOpenConnections = %d, want %d", tc.name, got, tc.wantMaxOpen)
-		}
-		s.Close()
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.opts(t)
+			s, err := Open(context.Background(), o)
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			defer s.Close()
+			if got := s.DB().Stats().MaxOpenConnections; got != tc.wantMaxOpen {
+				t.Errorf("MaxOpenConnections = %d, want %d", got, tc.wantMaxOpen)
+			}
+			// database/sql does not report the other settings: record
+			// what configurePool makes of the same options.
+			var p poolProbe
+			configurePool(&p, s.d, o, false)
+			if p.lifetime != tc.wantLifetime || p.idle != tc.wantIdle {
+				t.Errorf("lifetime, idle time = %v, %v, want %v, %v", p.lifetime, p.idle, tc.wantLifetime, tc.wantIdle)
+			}
+			if p.maxIdle != p.maxOpen {
+				t.Errorf("MaxIdleConns = %d, want MaxOpenConns %d (keep every connection)", p.maxIdle, p.maxOpen)
+			}
+		})
 	}
 }
+
+// poolProbe records the pool settings configurePool makes.
+type poolProbe struct {
+	maxOpen, maxIdle int
+	lifetime, idle   time.Duration
+}
+
+func (p *poolProbe) SetMaxOpenConns(n int)              { p.maxOpen = n }
+func (p *poolProbe) SetMaxIdleConns(n int)              { p.maxIdle = n }
+func (p *poolProbe) SetConnMaxLifetime(d time.Duration) { p.lifetime = d }
+func (p *poolProbe) SetConnMaxIdleTime(d time.Duration) { p.idle = d }
 
 func TestSQLiteStoresIntegerUTCNanos(t *testing.T) {
 	s := openMigrated(t, sqliteFile(t))

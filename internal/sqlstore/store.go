@@ -108,7 +108,15 @@ func (s *Store) ping(ctx context.Context) error {
 	}
 }
 
-func configurePool(db *sql.DB, d *dialect, o Options, memory bool) {
+// pool is the part of *sql.DB that configurePool sets.
+type pool interface {
+	SetMaxOpenConns(n int)
+	SetMaxIdleConns(n int)
+	SetConnMaxLifetime(d time.Duration)
+	SetConnMaxIdleTime(d time.Duration)
+}
+
+func configurePool(db pool, d *dialect, o Options, memory bool) {
 	if memory {
 		db.SetMaxOpenConns(1)
 		db.SetMaxIdleConns(1)
@@ -242,15 +250,30 @@ func (s *Store) resetStatements() {
 }
 
 // tx runs fn in a transaction (an immediate one on SQLite) and commits
-// when fn returns nil.
+// when fn returns nil, retrying conflicts (see retry): fn must start from
+// scratch on every call.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	return s.retry(func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// retry runs do again, a few times, when the database aborted it to break
+// a deadlock or a serialisation conflict.
+func (s *Store) retry(do func() error) error {
+	const attempts = 3
+	for i := 1; ; i++ {
+		err := do()
+		if err == nil || i == attempts || !s.d.isConflict(err) {
+			return err
+		}
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }

@@ -131,7 +131,11 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return s.wrap("delete user", err)
 	}
-	res, err := q.deleteUser.ExecContext(ctx, id)
+	var res sql.Result
+	err = s.retry(func() (err error) {
+		res, err = q.deleteUser.ExecContext(ctx, id)
+		return err
+	})
 	if err != nil {
 		return s.wrap("delete user", err)
 	}

@@ -12,7 +12,7 @@ import (
 const lockFor = 15 * time.Minute
 
 // RunLockout runs the auth.Lockout contract against lockouts made by open,
-// one fresh lockout per subtest.
+// one fresh lockout per subtest, subtests in parallel.
 func RunLockout(t *testing.T, open func(t *testing.T) auth.Lockout) {
 	tests := []struct {
 		name string
@@ -27,7 +27,10 @@ func RunLockout(t *testing.T, open func(t *testing.T) auth.Lockout) {
 		{"ParallelReserve", testParallelReserve},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
 	}
 }
 

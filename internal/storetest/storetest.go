@@ -3,7 +3,9 @@
 // interface only, so the SQLite and PostgreSQL stores (and any decorator,
 // such as a circuit breaker) are held to the same rules.
 //
-// Every subtest opens a fresh, empty store. Times are passed explicitly
+// Every subtest opens a fresh, empty store, and the subtests run in
+// parallel, so open must be safe for concurrent use (t.TempDir and
+// pgtest.DSN are). Times are passed explicitly
 // (microsecond precision, UTC), so nothing sleeps and a store must return
 // exactly the times it was given.
 package storetest
@@ -30,7 +32,7 @@ const (
 )
 
 // Run runs the auth.Store contract against stores made by open, one fresh
-// store per subtest.
+// store per subtest, subtests in parallel.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	tests := []struct {
 		name string
@@ -58,7 +60,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
 	}
 }
 
