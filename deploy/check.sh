@@ -49,6 +49,10 @@ check() {
   fi
 }
 
+# in_lines WORD LINES: whether one of LINES is exactly WORD. (A here-string,
+# not a pipe: with pipefail, "producer | grep -q" fails when grep exits early.)
+in_lines() { grep -qxF -- "$1" <<<"$2"; }
+
 yq() { python3 "$here/yamlq.py" "$@"; }
 # q PATH: a value of compose.yaml (see yamlq.py get).
 q() { yq "$compose" get "$1" 2>/dev/null; }
@@ -115,9 +119,9 @@ sources=("$dockerfile" "$compose" "$envexample" "$caddyfile" "$alerts" "$guide" 
 mapfile -t named < <(grep -ohE '\bAUTH_[A-Z0-9]+(_[A-Z0-9]+)*' "${sources[@]}" | sort -u)
 unknown=()
 for v in "${named[@]}"; do
-  if [ ${#known[@]} -gt 0 ] && ! printf '%s\n' "${known[@]}" | grep -qx "$v"; then
+  if [ ${#known[@]} -gt 0 ] && ! in_lines "$v" "$(printf '%s\n' "${known[@]}")"; then
     unknown+=("$v (not in .env.example)")
-  elif [ ${#configured[@]} -gt 0 ] && ! printf '%s\n' "${configured[@]}" | grep -qx "$v"; then
+  elif [ ${#configured[@]} -gt 0 ] && ! in_lines "$v" "$(printf '%s\n' "${configured[@]}")"; then
     unknown+=("$v (not read by internal/config)")
   fi
 done
@@ -246,7 +250,7 @@ for s in "${replicas[@]}"; do
   expect "$s health check" "$(q "services.$s.healthcheck.test" | paste -sd' ' -)" "CMD $bin healthcheck"
   q "services.$s.ports" >/dev/null && fail "$s publishes ports: only the proxy may be reachable from outside" ||
     ok "$s publishes no port (reachable only through the proxy)"
-  q "services.$s.env_file" | grep -qx authserve.env && ok "$s reads authserve.env" || fail "$s does not read authserve.env"
+  in_lines authserve.env "$(q "services.$s.env_file")" && ok "$s reads authserve.env" || fail "$s does not read authserve.env"
   grace=$(q "services.$s.stop_grace_period")
   wait_s=$(sed -n 's/^AUTH_SHUTDOWN_TIMEOUT=//p' <<<"$env")
   wait_s=${wait_s:-${shutdown:-15s}}
@@ -257,7 +261,7 @@ for s in "${replicas[@]}"; do
   fi
   key=$(sed -n 's/^AUTH_JWT_PRIVATE_KEY_FILE=//p' <<<"$env")
   name=${key#/run/secrets/}
-  if [[ $key == /run/secrets/* ]] && q "services.$s.secrets" | grep -qx "$name" && [ -n "$(q "secrets.$name.file")" ]; then
+  if [[ $key == /run/secrets/* ]] && in_lines "$name" "$(q "services.$s.secrets")" && [ -n "$(q "secrets.$name.file")" ]; then
     ok "$s signing key $key is the compose secret $name ($(q "secrets.$name.file"))"
   else
     fail "$s AUTH_JWT_PRIVATE_KEY_FILE '$key' is not a compose secret mounted in the service"
@@ -291,8 +295,8 @@ print(",".join(json.loads(l).get("subnet", "") for l in sys.stdin if l.strip()))
     others=()
     for t in "${services[@]}"; do
       [ "$t" == "$proxy_svc" ] && continue
-      printf '%s\n' "${replicas[@]}" | grep -qx "$t" && continue
-      networks_of "$t" | grep -qx "$n" && others+=("$t")
+      in_lines "$t" "$(printf '%s\n' "${replicas[@]}")" && continue
+      in_lines "$n" "$(networks_of "$t")" && others+=("$t")
     done
     [ ${#others[@]} -eq 0 ] && ok "only $proxy_svc and the replicas join the trusted network $n" ||
       fail "${others[*]} join the trusted network $n and could forge X-Forwarded-For"
@@ -306,8 +310,8 @@ for s in "$pg_svc" "$redis_svc"; do
   [ "$internal" == yes ] && ok "$s is only on internal networks ($n)" || fail "$s is on a network with a way out: $n"
 done
 mapfile -t ports < <(q "services.$proxy_svc.ports")
-printf '%s\n' "${ports[@]}" | grep -qE '(^|:)443(/tcp)?$' && ok "$proxy_svc publishes 443" || fail "$proxy_svc does not publish 443"
-q "services.$proxy_svc.volumes" | grep -qx './Caddyfile:/etc/caddy/Caddyfile:ro' && ok "$proxy_svc mounts deploy/Caddyfile read-only" ||
+grep -qE '(^|:)443(/tcp)?$' <<<"$(printf '%s\n' "${ports[@]}")" && ok "$proxy_svc publishes 443" || fail "$proxy_svc does not publish 443"
+in_lines ./Caddyfile:/etc/caddy/Caddyfile:ro "$(q "services.$proxy_svc.volumes")" && ok "$proxy_svc mounts deploy/Caddyfile read-only" ||
   fail "$proxy_svc does not mount ./Caddyfile at /etc/caddy/Caddyfile"
 
 # ---------------------------------------------------------------------------

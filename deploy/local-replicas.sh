@@ -98,7 +98,7 @@ settings+=(
 )
 setting() { printf '%s\n' "${settings[@]}" | sed -n "s/^$1=//p" | tail -n 1; }
 [ "$(setting AUTH_AUTO_MIGRATE)" == false ] || die "compose.yaml should give the replicas AUTH_AUTO_MIGRATE=false"
-# exec_authserve [AUTH_X=value...] ARGS...: replaces the current (sub)shell
+# exec_authserve [AUTH_…=value...] ARGS...: replaces the current (sub)shell
 # with authserve, run in $work with a clean environment, so that no .env or
 # AUTH_* variable of the caller's shell can change what is tested. Started
 # with &, $! is then authserve's own process id.
@@ -110,7 +110,7 @@ exec_authserve() {
   done
   cd "$work" && exec env -i PATH="$PATH" HOME="$work" "${settings[@]}" "${extra[@]}" "$bin" "$@"
 }
-# run [AUTH_X=value...] ARGS...: authserve in the foreground.
+# run [AUTH_…=value...] ARGS...: authserve in the foreground.
 run() { (exec_authserve "$@"); }
 
 # --- preflight -----------------------------------------------------------------

@@ -54,12 +54,13 @@ type Store interface {
 // and issue Next in its place, in one transaction:
 //
 //   - no token with that hash: ErrInvalidToken;
+//   - already spent more than Grace ago (or at all when Grace is 0): the
+//     session is revoked (if it was not already), committed, and
+//     ErrRefreshReused returned with the session and user filled in — this
+//     is checked first, so every loser of a strict race sees reuse;
 //   - its session revoked: ErrSessionRevoked;
 //   - the token expired, or the session past its deadline: ErrTokenExpired;
 //   - its user inactive: ErrAccountDisabled, nothing changed;
-//   - already spent more than Grace ago (or at all when Grace is 0): the
-//     session is revoked, committed, and ErrRefreshReused returned with the
-//     session and user filled in;
 //   - otherwise the token is marked spent (if it was not), Next is stored in
 //     the same session with ParentHash set, its expiry capped at the
 //     session's deadline, and the session's last use and expiry updated.

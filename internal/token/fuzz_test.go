@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -47,11 +48,10 @@ type fuzzSetup struct {
 	// order, so that a corpus entry's token index means the same token (by
 	// algorithm and claims, not bytes) in every run.
 	tokens []string
-	// es256 is a genuine ES256 token and its verifier's public key, for the
-	// signature-malleability seed.
-	es256    string
-	es256Pub *ecdsa.PublicKey
-	edPub    ed25519.PublicKey
+	// es256 is a genuine ES256 token, for the signature-malleability seed.
+	es256 string
+	// edPub is the EdDSA verifier's public key, for algorithm confusion.
+	edPub ed25519.PublicKey
 }
 
 func writeKeyPEM(t testing.TB, dir, name string, key crypto.Signer) string {
@@ -100,7 +100,7 @@ func newFuzzSetup(t testing.TB) *fuzzSetup {
 	sets := []struct {
 		name string
 		ks   *token.KeySet
-		// issuers names the verifiers whose tokens this one also accepts.
+		// alsoAccepts names the verifiers whose tokens this one also accepts.
 		alsoAccepts []string
 	}{
 		{name: "HS256", ks: keySet(token.NewHMACKeySet(secret))},
@@ -111,7 +111,7 @@ func newFuzzSetup(t testing.TB) *fuzzSetup {
 		// tokens of the old one, picked by kid.
 		{name: "EdDSA-rotated", ks: keySet(token.LoadKeySet(writeKeyPEM(t, dir, "ednew", edNewKey), []string{edFile})), alsoAccepts: []string{"EdDSA"}},
 	}
-	s := &fuzzSetup{edPub: edKey.Public().(ed25519.PublicKey), es256Pub: &ecKey.PublicKey}
+	s := &fuzzSetup{edPub: edKey.Public().(ed25519.PublicKey)}
 	byName := map[string]*fuzzVerifier{}
 	for _, set := range sets {
 		m, err := token.NewManager(token.Config{TTL: fuzzTTL}, set.ks)
@@ -288,13 +288,14 @@ func FuzzVerify(f *testing.F) {
 		candidate := applyEdits(base, edits)
 		offset := time.Duration(clock%2000) * time.Second
 		now := fuzzIssuedAt.Add(offset)
+		at := fmt.Sprintf("issue%+ds", clock%2000)
 		for _, v := range s.verifiers {
 			c, err := v.m.Verify(candidate, now)
 			genuine := v.genuine[candidate]
 			invalid, expired := errors.Is(err, token.ErrInvalid), errors.Is(err, token.ErrExpired)
 			switch {
 			case err == nil && !genuine:
-				t.Fatalf("%s: Verify(%q, issue%+v) = %+v, nil for a token it never issued", v.name, candidate, offset, c)
+				t.Fatalf("%s: Verify(%q, %s) = %+v, nil for a token it never issued", v.name, candidate, at, c)
 			case err == nil && (c.UserID <= 0 || c.SessionID == "" || c.ID == "" || c.ExpiresAt.Sub(c.IssuedAt) != fuzzTTL):
 				t.Fatalf("%s: Verify(%q) claims = %+v, want a positive user, sid, jti and a %v lifetime", v.name, candidate, c, fuzzTTL)
 			case err != nil && invalid == expired:
@@ -303,8 +304,9 @@ func FuzzVerify(f *testing.F) {
 				t.Fatalf("%s: Verify(%q) = ErrExpired for a token it never issued, want ErrInvalid", v.name, candidate)
 			}
 			if err != nil {
+				// Parts with a space could be words of the message itself.
 				for _, part := range append(strings.Split(candidate, "."), candidate) {
-					if len(part) >= 16 && strings.Contains(err.Error(), part) {
+					if len(part) >= 16 && !strings.Contains(part, " ") && strings.Contains(err.Error(), part) {
 						t.Fatalf("%s: Verify error %q quotes the token", v.name, err)
 					}
 				}
@@ -315,11 +317,11 @@ func FuzzVerify(f *testing.F) {
 			// Whole seconds: the leeway is exactly one second.
 			switch {
 			case offset >= 0 && offset <= fuzzTTL && err != nil:
-				t.Errorf("%s: Verify(genuine, issue%+v) = %v, want nil within its lifetime", v.name, offset, err)
+				t.Errorf("%s: Verify(genuine, %s) = %v, want nil within its lifetime", v.name, at, err)
 			case offset > fuzzTTL+token.MaxLeeway && !expired:
-				t.Errorf("%s: Verify(genuine, issue%+v) = %v, want ErrExpired", v.name, offset, err)
+				t.Errorf("%s: Verify(genuine, %s) = %v, want ErrExpired", v.name, at, err)
 			case offset < -token.MaxLeeway && !invalid:
-				t.Errorf("%s: Verify(genuine, issue%+v) = %v, want ErrInvalid (issued in the future)", v.name, offset, err)
+				t.Errorf("%s: Verify(genuine, %s) = %v, want ErrInvalid (issued in the future)", v.name, at, err)
 			}
 		}
 	})
