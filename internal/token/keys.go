@@ -197,15 +197,15 @@ func (k *KeySet) byKID(kid string) *verifyKey {
 	return nil
 }
 
-// knownHeader reports whether seg is byte for byte the header segment one of
-// the keys puts on the tokens it signs.
-func (k *KeySet) knownHeader(seg string) bool {
+// knownHeader returns the algorithm of the key whose tokens carry, byte for
+// byte, the header segment seg, or "" when no key's do.
+func (k *KeySet) knownHeader(seg string) string {
 	for _, key := range k.keys {
 		if key.header == seg {
-			return true
+			return key.alg
 		}
 	}
-	return false
+	return ""
 }
 
 // headerSegment encodes the JOSE header of the tokens signed with alg and

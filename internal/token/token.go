@@ -8,10 +8,12 @@
 package token
 
 import (
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -216,6 +218,9 @@ func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw stri
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue access token: sign: %w", err)
 	}
+	if signing.alg == AlgES256 {
+		lowS(sig)
+	}
 	raw = unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
 	if len(raw) > m.cfg.MaxLength {
 		return "", time.Time{}, fmt.Errorf("issue access token: %d bytes exceed the maximum length %d", len(raw), m.cfg.MaxLength)
@@ -234,13 +239,26 @@ func (m *Manager) Verify(raw string, now time.Time) (Claims, error) {
 	if len(raw) > m.cfg.MaxLength {
 		return Claims{}, invalid("longer than %d bytes", m.cfg.MaxLength)
 	}
+	// Base64 decoders skip CR and LF: without this a token with a line
+	// break added would verify. One token, one spelling.
+	for i := 0; i < len(raw); i++ {
+		if !isTokenByte(raw[i]) {
+			return Claims{}, invalid("character outside base64url")
+		}
+	}
 	header, _, ok := strings.Cut(raw, ".")
 	if !ok {
 		// A refresh token, for one, is not a JWT.
 		return Claims{}, invalid("not a JWS compact serialization")
 	}
-	if err := m.checkHeader(header); err != nil {
+	alg, err := m.checkHeader(header)
+	if err != nil {
 		return Claims{}, err
+	}
+	if alg == AlgES256 && !isLowS(raw[strings.LastIndexByte(raw, '.')+1:]) {
+		// ECDSA is malleable: (r, n-s) verifies wherever (r, s) does.
+		// Issue writes the low-s form; the other spelling is refused.
+		return Claims{}, invalid("ECDSA signature not in low-s form")
 	}
 	return m.parse(raw, now)
 }
@@ -263,35 +281,35 @@ func (m *Manager) parse(raw string, now time.Time) (Claims, error) {
 	}, nil
 }
 
-// checkHeader refuses, before any other parsing, the JOSE headers that must
+// checkHeader returns the algorithm of a header segment. It refuses, before any other parsing, the JOSE headers that must
 // never be processed (RFC 8725 §2.1, §3.1; RFC 9068 §4): alg none or
 // foreign, keys or key URLs carried in the token, crit, a typ other than
 // at+jwt, and any member we do not issue. The headers of our own keys are
 // recognised without decoding.
-func (m *Manager) checkHeader(seg string) error {
-	if m.keys.knownHeader(seg) {
-		return nil
+func (m *Manager) checkHeader(seg string) (string, error) {
+	if alg := m.keys.knownHeader(seg); alg != "" {
+		return alg, nil
 	}
 	if len(seg) > maxHeaderSegment {
-		return invalid("header longer than %d bytes", maxHeaderSegment)
+		return "", invalid("header longer than %d bytes", maxHeaderSegment)
 	}
 	data, err := base64.RawURLEncoding.Strict().DecodeString(seg)
 	if err != nil {
-		return invalid("header is not base64url")
+		return "", invalid("header is not base64url")
 	}
 	var h map[string]json.RawMessage
 	if err := json.Unmarshal(data, &h); err != nil || h == nil {
-		return invalid("header is not a JSON object")
+		return "", invalid("header is not a JSON object")
 	}
 	for _, name := range [...]string{"jwk", "jku", "x5u", "x5c"} {
 		if _, ok := h[name]; ok {
 			// Trusting a key named by the token would let anyone sign.
-			return invalid("header carries a key (%s)", name)
+			return "", invalid("header carries a key (%s)", name)
 		}
 	}
 	if _, ok := h["crit"]; ok {
 		// No extension is understood, so every critical one must fail.
-		return invalid("header has crit")
+		return "", invalid("header has crit")
 	}
 	for name := range h {
 		switch name {
@@ -299,26 +317,26 @@ func (m *Manager) checkHeader(seg string) error {
 		default:
 			// Matching keys exactly also catches case variants such as
 			// "ALG", which encoding/json would otherwise fold together.
-			return invalid("header has a member authserve does not issue")
+			return "", invalid("header has a member authserve does not issue")
 		}
 	}
 	var alg, typ, kid string
 	if json.Unmarshal(h["alg"], &alg) != nil || alg == "" {
-		return invalid("header has no alg")
+		return "", invalid("header has no alg")
 	}
 	if strings.EqualFold(alg, "none") {
-		return invalid("alg none")
+		return "", invalid("alg none")
 	}
 	if !slices.Contains(m.keys.methods, alg) {
-		return invalid("algorithm not accepted")
+		return "", invalid("algorithm not accepted")
 	}
 	if json.Unmarshal(h["typ"], &typ) != nil || !(strings.EqualFold(typ, typeAccess) || strings.EqualFold(typ, typeAccessMedia)) {
-		return invalid("typ is not at+jwt")
+		return "", invalid("typ is not at+jwt")
 	}
 	if raw, ok := h["kid"]; ok && json.Unmarshal(raw, &kid) != nil {
-		return invalid("kid is not a string")
+		return "", invalid("kid is not a string")
 	}
-	return nil
+	return alg, nil
 }
 
 // invalid returns an error matching ErrInvalid with a reason for the logs;
@@ -366,4 +384,35 @@ func failures(err error) (expired, other bool) {
 		return false, false
 	}
 	return false, true
+}
+
+func isTokenByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
+}
+
+var (
+	p256N     = elliptic.P256().Params().N
+	p256HalfN = new(big.Int).Rsh(p256N, 1)
+)
+
+// isLowS reports whether sig, the base64url signature segment of an ES256
+// token, has an s of at most n/2. A segment that does not decode to 64
+// bytes is left for the signature check to refuse.
+func isLowS(sig string) bool {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || len(b) != 64 {
+		return true
+	}
+	return new(big.Int).SetBytes(b[32:]).Cmp(p256HalfN) <= 0
+}
+
+// lowS rewrites an ES256 signature (r || s) into its low-s form, in place.
+func lowS(sig []byte) {
+	if len(sig) != 64 {
+		return
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	if s.Cmp(p256HalfN) > 0 {
+		s.Sub(p256N, s).FillBytes(sig[32:])
+	}
 }
