@@ -14,7 +14,7 @@ import (
 
 // redisTimeout bounds every Redis call, so that a slow or dead Redis
 // delays a login by at most this much before the fallback takes over.
-const redisTimeout = 100 * time.Millisecond
+const redisTimeout = 500 * time.Millisecond
 
 // Each key is a hash with fields f (failures), p (attempts in progress),
 // l (lock end) and e (expiry), times in Unix milliseconds of the callers'

@@ -11,7 +11,7 @@ import (
 
 // redisTimeout bounds every Redis call, so that a slow or dead Redis adds
 // at most this much latency before the fallback takes over.
-const redisTimeout = 100 * time.Millisecond
+const redisTimeout = 250 * time.Millisecond
 
 // Redis is a GCRA rate limiter whose state lives in Redis, so that every
 // replica sharing the server shares each client's budget. It uses
