@@ -90,6 +90,10 @@ type Manager struct {
 	// the caller's clock.
 	parserOpts []jwt.ParserOption
 	keyfunc    jwt.Keyfunc
+	// verified remembers tokens whose signature and claims checked out, so
+	// that the hot path (every authenticated request) does not decode and
+	// verify the same token again; only the clock checks are repeated.
+	verified *verifiedCache
 }
 
 // NewManager returns a Manager signing with the KeySet's signing key and
@@ -131,7 +135,7 @@ func NewManager(cfg Config, keys *KeySet) (*Manager, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Manager{cfg: cfg, keys: keys, parserOpts: opts, keyfunc: keys.verificationKey}, nil
+	return &Manager{cfg: cfg, keys: keys, parserOpts: opts, keyfunc: keys.verificationKey, verified: newVerifiedCache(verifiedCacheSize)}, nil
 }
 
 // TTL returns the access token lifetime.
@@ -260,7 +264,27 @@ func (m *Manager) Verify(raw string, now time.Time) (Claims, error) {
 		// Issue writes the low-s form; the other spelling is refused.
 		return Claims{}, invalid("ECDSA signature not in low-s form")
 	}
-	return m.parse(raw, now)
+	if c, ok := m.verified.get(raw); ok {
+		return m.recheckTimes(c, now)
+	}
+	c, err := m.parse(raw, now)
+	if err == nil {
+		m.verified.put(raw, c)
+	}
+	return c, err
+}
+
+// recheckTimes applies to a remembered token the only checks that depend
+// on the clock, exactly as golang-jwt does: exp (required) and iat, each
+// with the leeway. Our tokens carry no nbf.
+func (m *Manager) recheckTimes(c Claims, now time.Time) (Claims, error) {
+	if now.Before(c.IssuedAt.Add(-m.cfg.Leeway)) {
+		return Claims{}, invalid("used before issued")
+	}
+	if !now.Before(c.ExpiresAt.Add(m.cfg.Leeway)) {
+		return Claims{}, fmt.Errorf("%w: expired", ErrExpired)
+	}
+	return c, nil
 }
 
 // parse verifies the signature and claims with golang-jwt, which on its own
