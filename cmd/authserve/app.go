@@ -58,9 +58,6 @@ func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.
 	if err != nil {
 		return nil, exitError{code: 1, msg: "AUTH_DATABASE_URL: " + err.Error()}
 	}
-	if db.Driver == config.DriverMySQL {
-		return nil, exitError{code: 1, msg: "AUTH_DATABASE_URL: mysql:// is not supported yet (use sqlite: or postgres://)"}
-	}
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
 		Driver: db.Driver, DSN: db.DSN.Reveal(),
 		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,

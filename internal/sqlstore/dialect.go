@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,6 +34,14 @@ type dialect struct {
 	// tokens; in any other order the two could deadlock.
 	lockRotation string
 	lockRow      string
+	// ignoreDuplicate ends an INSERT that leaves an existing row alone.
+	ignoreDuplicate string
+	// returning: UPDATE … RETURNING and INSERT … RETURNING exist; without
+	// them the store reads back what it wrote, in the same transaction.
+	returning bool
+	// maxKeyLen, when positive, is the longest lockout key stored as it
+	// is; longer ones are stored hashed (see attemptKey).
+	maxKeyLen int
 	// intTime stores times as INTEGER Unix nanoseconds (SQLite has no
 	// time type) rather than the driver's native time encoding.
 	intTime bool
@@ -47,24 +57,30 @@ type dialect struct {
 
 var (
 	sqliteDialect = &dialect{
-		name:         "sqlite",
-		driver:       "sqlite",
-		goose:        goose.DialectSQLite3,
-		dir:          "migrations/sqlite",
-		intTime:      true,
-		isUnique:     sqliteUnique,
-		isForeignKey: sqliteForeignKey,
-		isOutage:     sqliteOutage,
+		name:            "sqlite",
+		driver:          "sqlite",
+		goose:           goose.DialectSQLite3,
+		dir:             "migrations/sqlite",
+		intTime:         true,
+		returning:       true,
+		ignoreDuplicate: " ON CONFLICT (attempt_key) DO NOTHING",
+		isUnique:        sqliteUnique,
+		isForeignKey:    sqliteForeignKey,
+		isOutage:        sqliteOutage,
 		// Immediate transactions take the write lock up front: no
 		// deadlock to break, and waiting is busy_timeout's job.
 		isConflict: func(error) bool { return false },
 	}
 	postgresDialect = &dialect{
-		name:         "postgres",
-		driver:       "pgx",
-		goose:        goose.DialectPostgres,
-		dir:          "migrations/postgres",
-		numbered:     true,
+		name:            "postgres",
+		driver:          "pgx",
+		goose:           goose.DialectPostgres,
+		dir:             "migrations/postgres",
+		numbered:        true,
+		returning:       true,
+		ignoreDuplicate: " ON CONFLICT (attempt_key) DO NOTHING",
+		// A B-tree entry must fit in a third of a page (about 2.7 kB).
+		maxKeyLen:    512,
 		lockRotation: " FOR KEY SHARE OF u FOR UPDATE OF s, t",
 		lockRow:      " FOR UPDATE",
 		isUnique:     pgUnique,
@@ -80,8 +96,10 @@ func dialectFor(driver string) (*dialect, error) {
 		return sqliteDialect, nil
 	case "postgres":
 		return postgresDialect, nil
+	case "mysql":
+		return mysqlDialect, nil
 	default:
-		return nil, fmt.Errorf("sqlstore: unknown driver %q (want \"sqlite\" or \"postgres\")", driver)
+		return nil, fmt.Errorf("sqlstore: unknown driver %q (want \"sqlite\", \"postgres\" or \"mysql\")", driver)
 	}
 }
 
@@ -104,7 +122,11 @@ func (d *dialect) dsn(dsn string) (string, bool, error) {
 	if dsn == "" {
 		return "", false, fmt.Errorf("sqlstore: empty %s DSN", d.name)
 	}
-	if d != sqliteDialect {
+	switch d {
+	case mysqlDialect:
+		dsn, err := mysqlDSN(dsn)
+		return dsn, false, err
+	case postgresDialect:
 		return dsn, false, nil
 	}
 	memory := dsn == ":memory:" || strings.HasPrefix(dsn, "file::memory:") ||
@@ -135,6 +157,24 @@ func (d *dialect) rebind(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// attemptKey is the stored form of a lockout key: the key itself, or a
+// hash of it when it is longer than the dialect's key column (a login's
+// email is only validated after its attempt is counted, so a key can be as
+// long as a request body).
+func (d *dialect) attemptKey(key string) string {
+	if d.maxKeyLen > 0 && len(key) > d.maxKeyLen {
+		return hashedKey(key)
+	}
+	return key
+}
+
+// hashedKey is the stored form of a lockout key too long for its column.
+// The prefix cannot begin a key the domain makes ("pair:", "acct:").
+func hashedKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // utc is the form in which every time is stored and returned.

@@ -39,6 +39,7 @@ func (s *Store) withAttempt(ctx context.Context, op, key string, lockFor time.Du
 		return s.wrap(op, err)
 	}
 	now = utc(now)
+	key = s.d.attemptKey(key)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.StmtContext(ctx, q.ensureAttempt).ExecContext(ctx, key, s.d.ts(now)); err != nil {
 			return err
@@ -130,7 +131,7 @@ func (s *Store) Succeed(ctx context.Context, key string, reset bool) error {
 	if reset {
 		stmt = q.deleteAttempt
 	}
-	_, err = stmt.ExecContext(ctx, key)
+	_, err = stmt.ExecContext(ctx, s.d.attemptKey(key))
 	return s.wrap("succeed login attempt", err)
 }
 

@@ -49,6 +49,12 @@ func (s *Store) provider(ctx context.Context) (*goose.Provider, error) {
 				return nil, err
 			}
 			opts = append(opts, goose.WithSessionLocker(locker))
+		case mysqlDialect:
+			locker, err := s.newMySQLLocker(ctx)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, goose.WithSessionLocker(locker))
 		case sqliteDialect:
 			opts = append(opts, goose.WithLocker(newLeaseLocker()))
 		}

@@ -23,13 +23,17 @@ const (
 )
 
 const (
-	qCreateUser = `INSERT INTO users (email, hashed_password, first_name, last_name, is_active, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
-	qUserByEmail   = `SELECT ` + userColumns + ` FROM users WHERE email = ?`
-	qUserByID      = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
-	qListUsers     = `SELECT ` + userColumns + ` FROM users ORDER BY created_at, id LIMIT ?`
-	qSetUserActive = `UPDATE users SET is_active = ?, updated_at = ? WHERE id = ? RETURNING ` + userColumns
-	qDeleteUser    = `DELETE FROM users WHERE id = ?`
+	// qInsertUser and qUpdateUserActive are the writes of qCreateUser and
+	// qSetUserActive without RETURNING, for dialects that lack it.
+	qInsertUser = `INSERT INTO users (email, hashed_password, first_name, last_name, is_active, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qCreateUser       = qInsertUser + ` RETURNING id`
+	qUserByEmail      = `SELECT ` + userColumns + ` FROM users WHERE email = ?`
+	qUserByID         = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	qListUsers        = `SELECT ` + userColumns + ` FROM users ORDER BY created_at, id LIMIT ?`
+	qUpdateUserActive = `UPDATE users SET is_active = ?, updated_at = ? WHERE id = ?`
+	qSetUserActive    = qUpdateUserActive + ` RETURNING ` + userColumns
+	qDeleteUser       = `DELETE FROM users WHERE id = ?`
 
 	qInsertSession = `INSERT INTO sessions
 (id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent)
@@ -62,6 +66,13 @@ WHERE t.hash = ?`
 	qRevokeByToken = `UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?)
 WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)
 RETURNING ` + sessionColumns
+	// qRevokeByTokenJoin and qSessionByToken do qRevokeByToken's work
+	// without RETURNING; a join rather than a subquery, which MySQL may
+	// not turn into an index lookup inside an UPDATE.
+	qRevokeByTokenJoin = `UPDATE sessions s JOIN refresh_tokens t ON t.session_id = s.id
+SET s.revoked_at = COALESCE(s.revoked_at, ?) WHERE t.hash = ?`
+	qSessionByToken = `SELECT ` + sessionColumnsS + `
+FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?`
 	qRevokeOwnSession  = `UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND ` + liveSession
 	qRevokeAllSessions = `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND ` + liveSession
 	qListSessions      = `SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? AND ` + liveSession + `
@@ -69,9 +80,10 @@ ORDER BY created_at DESC, id DESC`
 
 	// qEnsureAttempt makes sure the row exists so that qLockAttempt has
 	// something to lock: two first attempts at one key then serialise on
-	// it instead of racing to insert.
+	// it instead of racing to insert. The dialect appends the clause that
+	// leaves an existing row alone.
 	qEnsureAttempt = `INSERT INTO login_attempts (attempt_key, failures, pending, locked_until, updated_at)
-VALUES (?, 0, 0, NULL, ?) ON CONFLICT (attempt_key) DO NOTHING`
+VALUES (?, 0, 0, NULL, ?)`
 	qLockAttempt    = `SELECT failures, pending, locked_until, updated_at FROM login_attempts WHERE attempt_key = ?`
 	qSaveAttempt    = `UPDATE login_attempts SET failures = ?, pending = ?, locked_until = ?, updated_at = ? WHERE attempt_key = ?`
 	qReleaseAttempt = `UPDATE login_attempts SET pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END

@@ -196,7 +196,20 @@ func (s *Store) RevokeSessionByToken(ctx context.Context, hash string, now time.
 	if err != nil {
 		return auth.Session{}, s.wrap("revoke session by token", err)
 	}
-	ss, err := scanSession(q.revokeByToken.QueryRowContext(ctx, s.d.ts(now), hash))
+	var ss auth.Session
+	if s.d.returning {
+		ss, err = scanSession(q.revokeByToken.QueryRowContext(ctx, s.d.ts(now), hash))
+	} else {
+		// The update, then a read of the session it still holds locked.
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.StmtContext(ctx, q.revokeByToken).ExecContext(ctx, s.d.ts(now), hash); err != nil {
+				return err
+			}
+			var err error
+			ss, err = scanSession(tx.StmtContext(ctx, q.sessionByToken).QueryRowContext(ctx, hash))
+			return err
+		})
+	}
 	switch {
 	case err == nil:
 		return ss, nil

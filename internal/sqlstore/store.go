@@ -10,7 +10,7 @@ import (
 
 	"github.com/authserve/authserve/internal/auth"
 
-	// The database/sql drivers of the two dialects.
+	// The database/sql drivers of the dialects (MySQL's: mysql.go).
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -19,10 +19,12 @@ import (
 // Options selects and tunes the database. Zero pool settings take the
 // dialect's defaults.
 type Options struct {
-	// Driver is "sqlite" or "postgres".
+	// Driver is "sqlite", "postgres" or "mysql".
 	Driver string
 	// DSN is, for SQLite, a file path, a "file:" URI or ":memory:"; for
-	// PostgreSQL, a postgres:// URL or a keyword/value string.
+	// PostgreSQL, a postgres:// URL or a keyword/value string; for MySQL
+	// and MariaDB, a mysql://user:password@host:port/database URL, whose
+	// parameters are the driver's (see mysqlDSN).
 	DSN string
 
 	MaxOpenConns    int
@@ -32,9 +34,10 @@ type Options struct {
 }
 
 // Pool defaults. SQLite writers serialise on the database lock anyway, so a
-// few connections are enough for WAL's concurrent readers; PostgreSQL keeps
-// every connection idle rather than reconnecting under load, and recycles
-// them so that a failover or a new server setting is picked up.
+// few connections are enough for WAL's concurrent readers; a server
+// database (PostgreSQL, MySQL) keeps every connection idle rather than
+// reconnecting under load, and recycles them so that a failover or a new
+// server setting is picked up, and long before MySQL's wait_timeout.
 const (
 	sqliteMaxOpen        = 4
 	postgresMaxOpen      = 10
@@ -167,7 +170,7 @@ type statements struct {
 	createUser, userByEmail, userByID, listUsers, setUserActive, deleteUser *sql.Stmt
 
 	insertSession, insertToken, userForSession, rotateLock, spendToken, touchSession,
-	revokeSession, revokeByToken, revokeOwnSession, revokeAllSessions, listSessions *sql.Stmt
+	revokeSession, revokeByToken, sessionByToken, revokeOwnSession, revokeAllSessions, listSessions *sql.Stmt
 
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
 }
@@ -195,12 +198,16 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		all = append(all, stmt)
 		return nil
 	}
+	createUser, setUserActive, revokeByToken := qCreateUser, qSetUserActive, qRevokeByToken
+	if !s.d.returning {
+		createUser, setUserActive, revokeByToken = qInsertUser, qUpdateUserActive, qRevokeByTokenJoin
+	}
 	err := errors.Join(
-		prepare(&st.createUser, qCreateUser),
+		prepare(&st.createUser, createUser),
 		prepare(&st.userByEmail, qUserByEmail),
 		prepare(&st.userByID, qUserByID),
 		prepare(&st.listUsers, qListUsers),
-		prepare(&st.setUserActive, qSetUserActive),
+		prepare(&st.setUserActive, setUserActive),
 		prepare(&st.deleteUser, qDeleteUser),
 		prepare(&st.insertSession, qInsertSession),
 		prepare(&st.insertToken, qInsertToken),
@@ -209,11 +216,12 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.spendToken, qSpendToken),
 		prepare(&st.touchSession, qTouchSession),
 		prepare(&st.revokeSession, qRevokeSession),
-		prepare(&st.revokeByToken, qRevokeByToken),
+		prepare(&st.revokeByToken, revokeByToken),
+		prepare(&st.sessionByToken, qSessionByToken),
 		prepare(&st.revokeOwnSession, qRevokeOwnSession),
 		prepare(&st.revokeAllSessions, qRevokeAllSessions),
 		prepare(&st.listSessions, qListSessions),
-		prepare(&st.ensureAttempt, qEnsureAttempt),
+		prepare(&st.ensureAttempt, qEnsureAttempt+s.d.ignoreDuplicate),
 		prepare(&st.lockAttempt, qLockAttempt+s.d.lockRow),
 		prepare(&st.saveAttempt, qSaveAttempt),
 		prepare(&st.releaseAttempt, qReleaseAttempt),
@@ -242,7 +250,7 @@ func (s *Store) resetStatements() {
 	for _, stmt := range []*sql.Stmt{
 		st.createUser, st.userByEmail, st.userByID, st.listUsers, st.setUserActive, st.deleteUser,
 		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
-		st.revokeSession, st.revokeByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
+		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
 	} {
 		_ = stmt.Close()

@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/mysqltest"
 	"github.com/authserve/authserve/internal/pgtest"
 	"github.com/authserve/authserve/internal/storetest"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // engines are the ways this package is tested: SQLite always, PostgreSQL
-// when AUTH_TEST_POSTGRES_URL is set.
+// when AUTH_TEST_POSTGRES_URL is set, MySQL (or MariaDB) when
+// AUTH_TEST_MYSQL_URL is.
 var engines = []struct {
 	name string
 	// skip skips a test of an engine that is not available.
@@ -30,6 +32,9 @@ var engines = []struct {
 	{"SQLiteMemory", func(testing.TB) {}, func(testing.TB) Options { return Options{Driver: "sqlite", DSN: ":memory:"} }},
 	{"Postgres", pgtest.SkipIfUnset, func(t testing.TB) Options {
 		return Options{Driver: "postgres", DSN: pgtest.DSN(t)}
+	}},
+	{"MySQL", mysqltest.SkipIfUnset, func(t testing.TB) Options {
+		return Options{Driver: "mysql", DSN: mysqltest.DSN(t)}
 	}},
 }
 

@@ -46,8 +46,16 @@ func (s *Store) CreateUser(ctx context.Context, nu auth.NewUser) (auth.User, err
 		CreatedAt:    utc(created),
 		UpdatedAt:    utc(created),
 	}
-	err = q.createUser.QueryRowContext(ctx, u.Email, u.PasswordHash, nullString(u.FirstName),
-		nullString(u.LastName), u.IsActive, s.d.ts(u.CreatedAt), s.d.ts(u.UpdatedAt)).Scan(&u.ID)
+	args := []any{u.Email, u.PasswordHash, nullString(u.FirstName), nullString(u.LastName), u.IsActive,
+		s.d.ts(u.CreatedAt), s.d.ts(u.UpdatedAt)}
+	if s.d.returning {
+		err = q.createUser.QueryRowContext(ctx, args...).Scan(&u.ID)
+	} else {
+		var res sql.Result
+		if res, err = q.createUser.ExecContext(ctx, args...); err == nil {
+			u.ID, err = res.LastInsertId()
+		}
+	}
 	switch {
 	case err == nil:
 		return u, nil
@@ -74,9 +82,38 @@ func (s *Store) UserByID(ctx context.Context, id int64) (auth.User, error) {
 
 // SetUserActive enables or disables a user.
 func (s *Store) SetUserActive(ctx context.Context, id int64, active bool, now time.Time) (auth.User, error) {
+	if !s.d.returning {
+		return s.setUserActiveThenRead(ctx, id, active, now)
+	}
 	return s.oneUser(ctx, "set user active", func(q *statements) *sql.Row {
 		return q.setUserActive.QueryRowContext(ctx, active, s.d.ts(now), id)
 	})
+}
+
+// setUserActiveThenRead is SetUserActive without UPDATE … RETURNING: the
+// update, then a read of the row it still holds locked.
+func (s *Store) setUserActiveThenRead(ctx context.Context, id int64, active bool, now time.Time) (auth.User, error) {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return auth.User{}, s.wrap("set user active", err)
+	}
+	var u auth.User
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.StmtContext(ctx, q.setUserActive).ExecContext(ctx, active, s.d.ts(now), id); err != nil {
+			return err
+		}
+		var err error
+		u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, id))
+		return err
+	})
+	switch {
+	case err == nil:
+		return u, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return auth.User{}, auth.ErrUserNotFound
+	default:
+		return auth.User{}, s.wrap("set user active", err)
+	}
 }
 
 func (s *Store) oneUser(ctx context.Context, op string, query func(*statements) *sql.Row) (auth.User, error) {
