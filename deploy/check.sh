@@ -54,10 +54,17 @@ check() {
 in_lines() { grep -qxF -- "$1" <<<"$2"; }
 
 yq() { python3 "$here/yamlq.py" "$@"; }
-# q PATH: a value of compose.yaml (see yamlq.py get).
-q() { yq "$compose" get "$1" 2>/dev/null; }
+# compose.yaml is read once (below) into $flat, one line per node, and the
+# services' environments into $envs: one python3 per lookup is too slow.
+flat=$(mktemp)
+trap 'rm -f "$flat"' EXIT
+declare -A envs
+# q PATH: what `yamlq.py compose.yaml get PATH` prints; status 1 if absent.
+q() {
+  awk -F $'\036' -v p="$1" '$1 == p { found = 1; if ($2 != "") print $2 } END { exit !found }' "$flat" | tr '\037' '\n'
+}
 # svcenv SERVICE NAME: the value compose.yaml's environment gives NAME.
-svcenv() { yq "$compose" env "$1" | sed -n "s/^$2=//p"; }
+svcenv() { sed -n "s/^$2=//p" <<<"${envs[$1]:-}"; }
 # envval FILE NAME: the value an env file assigns NAME (last assignment).
 envval() { sed -n "s/^$2=//p" "$1" | tail -n 1; }
 # cidrs LIST: a comma-separated CIDR list, normalised and sorted.
@@ -73,11 +80,12 @@ parts = re.findall(r"([0-9.]+)(h|ms|us|ns|m|s)", s)
 assert parts and "".join(a + b for a, b in parts) == s, s
 print(sum(float(a) * units[b] for a, b in parts))' "$1"
 }
-# urlpart URL PART: scheme, hostname, port, username, password or path.
-urlpart() {
+# urlparts URL: its scheme, hostname, port, username, password and path,
+# one per line (empty when absent).
+urlparts() {
   python3 -c 'import sys, urllib.parse
-u = urllib.parse.urlsplit(sys.argv[1]); v = getattr(u, sys.argv[2])
-print("" if v is None else v)' "$1" "$2"
+u = urllib.parse.urlsplit(sys.argv[1])
+for v in (u.scheme, u.hostname, u.port, u.username, u.password, u.path): print("" if v is None else v)' "$1"
 }
 
 for f in "$dockerfile" "$dockerignore" "$compose" "$caddyfile" "$envexample" "$alerts" "$guide" \
@@ -96,10 +104,13 @@ check "yamlq.py unit tests" python3 "$here/yamlq_test.py"
 for f in "$compose" "$alerts"; do
   check "${f#"$root"/} parses (and both parsers agree)" yq "$f" selftest
 done
-if ! yq "$compose" json >/dev/null; then
+if ! yq "$compose" flat >"$flat"; then
   echo "check.sh: cannot read compose.yaml; nothing more to check" >&2
   exit 1
 fi
+for s in $(q services); do
+  envs[$s]=$(yq "$compose" env "$s") || fail "services.$s.environment: values must be strings"
+done
 
 # ---------------------------------------------------------------------------
 section "AUTH_* variables"
@@ -240,7 +251,7 @@ if [ -n "$migrate_svc" ]; then
 fi
 shutdown=$(envval "$envexample" AUTH_SHUTDOWN_TIMEOUT)
 for s in "${replicas[@]}"; do
-  env=$(yq "$compose" env "$s") || fail "$s: environment values must be strings"
+  env=${envs[$s]}
   expect "$s AUTH_AUTO_MIGRATE" "$(sed -n 's/^AUTH_AUTO_MIGRATE=//p' <<<"$env")" false
   expect "$s waits for $migrate_svc" "$(q "services.$s.depends_on.$migrate_svc.condition")" service_completed_successfully
   expect "$s waits for $pg_svc" "$(q "services.$s.depends_on.$pg_svc.condition")" service_healthy
@@ -273,6 +284,7 @@ section "compose.yaml: networks and trusted proxies"
 # networks_of SERVICE: the networks a service joins (list or mapping form).
 networks_of() { q "services.$1.networks" | sort; }
 proxy_nets=$(networks_of "$proxy_svc")
+trusted_nets=
 for s in "${replicas[@]}"; do
   shared=$(comm -12 <(echo "$proxy_nets") <(networks_of "$s"))
   if [ -z "$shared" ]; then
@@ -285,22 +297,24 @@ for s in "${replicas[@]}"; do
 print(",".join(json.loads(l).get("subnet", "") for l in sys.stdin if l.strip()))'),
   done
   want=$(cidrs "$subnets")
-  got=$(cidrs "$(yq "$compose" env "$s" | sed -n 's/^AUTH_TRUSTED_PROXIES=//p')")
+  got=$(cidrs "$(svcenv "$s" AUTH_TRUSTED_PROXIES)")
   if [ -z "$want" ]; then
     fail "network(s) $shared of $proxy_svc and $s have no fixed subnet: AUTH_TRUSTED_PROXIES cannot be exact"
   else
     expect "$s AUTH_TRUSTED_PROXIES is the subnet of network $shared" "$got" "$want"
   fi
-  for n in $shared; do
-    others=()
-    for t in "${services[@]}"; do
-      [ "$t" == "$proxy_svc" ] && continue
-      in_lines "$t" "$(printf '%s\n' "${replicas[@]}")" && continue
-      in_lines "$n" "$(networks_of "$t")" && others+=("$t")
-    done
-    [ ${#others[@]} -eq 0 ] && ok "only $proxy_svc and the replicas join the trusted network $n" ||
-      fail "${others[*]} join the trusted network $n and could forge X-Forwarded-For"
+  trusted_nets+=$'\n'$shared
+done
+mapfile -t trusted < <(grep -v '^$' <<<"$trusted_nets" | sort -u)
+for n in "${trusted[@]}"; do
+  others=()
+  for t in "${services[@]}"; do
+    [ "$t" == "$proxy_svc" ] && continue
+    in_lines "$t" "$(printf '%s\n' "${replicas[@]}")" && continue
+    in_lines "$n" "$(networks_of "$t")" && others+=("$t")
   done
+  [ ${#others[@]} -eq 0 ] && ok "only $proxy_svc and the replicas join the trusted network $n" ||
+    fail "on the trusted network $n, these could forge X-Forwarded-For: ${others[*]}"
 done
 for s in "$pg_svc" "$redis_svc"; do
   [ -n "$s" ] || continue
@@ -330,7 +344,7 @@ need=$(((${#replicas[@]} + 1) * open + 2 + 3))
 section "authserve.env.example (and authserve.env when present)"
 # Variables compose.yaml sets override the env file, so setting them there
 # would be silently ignored.
-mapfile -t overridden < <(yq "$compose" env "${replicas[0]}" | cut -d= -f1)
+mapfile -t overridden < <(cut -d= -f1 <<<"${envs[${replicas[0]}]}")
 pg_user=$(svcenv "$pg_svc" POSTGRES_USER)
 pg_db=$(svcenv "$pg_svc" POSTGRES_DB)
 # check_envfile FILE LABEL: the checks every env file for the stack passes.
@@ -345,25 +359,26 @@ check_envfile() {
   local cost
   cost=$(envval "$file" AUTH_BCRYPT_COST)
   [ "${cost:-12}" -ge 10 ] 2>/dev/null && ok "$label bcrypt cost ${cost:-12} >= 10" || fail "$label AUTH_BCRYPT_COST '$cost' is under 10"
-  db=$(envval "$file" AUTH_DATABASE_URL)
-  expect "$label AUTH_DATABASE_URL scheme" "$(urlpart "$db" scheme)" postgres
-  expect "$label AUTH_DATABASE_URL host" "$(urlpart "$db" hostname)" "$pg_svc"
-  expect "$label AUTH_DATABASE_URL port" "$(urlpart "$db" port)" 5432
-  expect "$label AUTH_DATABASE_URL user" "$(urlpart "$db" username)" "$pg_user"
-  expect "$label AUTH_DATABASE_URL database" "$(urlpart "$db" path)" "/$pg_db"
-  rd=$(envval "$file" AUTH_REDIS_URL)
-  expect "$label AUTH_REDIS_URL host" "$(urlpart "$rd" hostname)" "$redis_svc"
-  expect "$label AUTH_REDIS_URL port" "$(urlpart "$rd" port)" 6379
+  mapfile -t db < <(urlparts "$(envval "$file" AUTH_DATABASE_URL)")
+  expect "$label AUTH_DATABASE_URL scheme" "${db[0]}" postgres
+  expect "$label AUTH_DATABASE_URL host" "${db[1]}" "$pg_svc"
+  expect "$label AUTH_DATABASE_URL port" "${db[2]}" 5432
+  expect "$label AUTH_DATABASE_URL user" "${db[3]}" "$pg_user"
+  expect "$label AUTH_DATABASE_URL database" "${db[5]}" "/$pg_db"
+  mapfile -t rd < <(urlparts "$(envval "$file" AUTH_REDIS_URL)")
+  expect "$label AUTH_REDIS_URL host" "${rd[1]}" "$redis_svc"
+  expect "$label AUTH_REDIS_URL port" "${rd[2]}" 6379
 }
 check_envfile "$envexample" authserve.env.example
 if [ -f "$envfile" ]; then
   check_envfile "$envfile" authserve.env
-  grep -q 'CHANGE-ME' "$envfile" && fail "authserve.env still has CHANGE-ME placeholders" || ok "authserve.env has no placeholders left"
+  grep -qE '^[^#].*CHANGE-ME' "$envfile" && fail "authserve.env still has CHANGE-ME placeholders" || ok "authserve.env has no placeholders left"
   for pair in "AUTH_DATABASE_URL:postgres_password" "AUTH_REDIS_URL:redis_password"; do
     var=${pair%%:*}
-    secret=$here/$(q "secrets.${pair#*:}.file")
+    secret=$here/$(q "secrets.${pair#*:}.file" | sed 's#^\./##')
     if [ -f "$secret" ]; then
-      [ "$(urlpart "$(envval "$envfile" "$var")" password)" == "$(tr -d '\n' <"$secret")" ] &&
+      mapfile -t parts < <(urlparts "$(envval "$envfile" "$var")")
+      [ "${parts[4]}" == "$(tr -d '\n' <"$secret")" ] &&
         ok "the password in $var is ${secret#"$here"/}" || fail "the password in $var differs from ${secret#"$here"/}"
     else
       skip "${secret#"$here"/} does not exist yet"
@@ -374,7 +389,7 @@ else
   skip "deploy/authserve.env does not exist (normal outside a deployment)"
 fi
 for name in $(q secrets); do
-  f=$here/$(q "secrets.$name.file")
+  f=$here/$(q "secrets.$name.file" | sed 's#^\./##')
   [ -f "$f" ] || continue
   mode=$(stat -c %a "$f")
   [ $((8#$mode & 8#077)) -eq 0 ] && ok "${f#"$here"/} mode $mode (owner only)" || fail "${f#"$here"/} mode $mode: group or others can read it (chmod 0400)"
@@ -422,6 +437,13 @@ mapfile -t links < <(grep -oE '\]\((\.\./)[^)#]+' "$guide" | sed 's/^](//')
 bad=()
 for l in "${links[@]}"; do [ -e "$root/docs/$l" ] || bad+=("$l"); done
 [ ${#bad[@]} -eq 0 ] && ok "the guide's ${#links[@]} links to repository files resolve" || fail "broken links in the guide: ${bad[*]}"
+# shellcheck disable=SC2016 # python, not shell
+anchors=$(python3 -c 'import re, sys
+text = re.sub(r"^```.*?^```", "", open(sys.argv[1]).read(), flags=re.M | re.S)
+slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.*)$", text, re.M)}
+links = set(re.findall(r"\]\(#([^)]+)\)", text))
+print(len(links), " ".join(sorted(links - slugs)))' "$guide")
+[ -z "${anchors#* }" ] && ok "the guide's ${anchors%% *} links to its own sections resolve" || fail "links to no section of the guide: ${anchors#* }"
 
 # ---------------------------------------------------------------------------
 section "scripts"

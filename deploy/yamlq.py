@@ -9,6 +9,9 @@ Usage:
                               lines (mapping or list form); exit 1 if a value
                               is a boolean, which Compose refuses
   yamlq.py FILE json          print the whole document as JSON
+  yamlq.py FILE flat          print every node as PATH, \x1e, then what `get
+                              PATH` prints with newlines as \x1f: one line
+                              each, for scripts that look up many paths
   yamlq.py FILE selftest      parse with both parsers below and compare
 
 PATH is dot-separated: services.authserve-1.environment.AUTH_ADDR; a list
@@ -291,6 +294,23 @@ def scalar(v):
     return str(v)
 
 
+def render(v):
+    """The lines `get` prints for the value v."""
+    if isinstance(v, dict):
+        return [str(k) for k in v]
+    if isinstance(v, list):
+        return [json.dumps(x) if isinstance(x, (dict, list)) else scalar(x) for x in v]
+    return [] if v is None else [scalar(v)]
+
+
+def flatten(v, path=""):
+    """Yields (path, rendered lines) for v and every node below it."""
+    yield path, render(v)
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else []
+    for k, child in items:
+        yield from flatten(child, f"{path}.{k}" if path else str(k))
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__.strip(), file=sys.stderr)
@@ -323,12 +343,13 @@ def main(argv):
             v = lookup(doc, args[0])
         except KeyError:
             return 1
-        if isinstance(v, dict):
-            print("\n".join(str(k) for k in v))
-        elif isinstance(v, list):
-            print("\n".join(scalar(x) if not isinstance(x, (dict, list)) else json.dumps(x) for x in v))
-        elif v is not None:
-            print(scalar(v))
+        lines = render(v)
+        if lines:
+            print("\n".join(lines))
+        return 0
+    if cmd == "flat":
+        for p, lines in flatten(doc):
+            print(p + "\x1e" + "\x1f".join(lines))
         return 0
     if cmd == "env" and len(args) == 1:
         try:

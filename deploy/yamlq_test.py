@@ -85,6 +85,16 @@ class LookupTest(unittest.TestCase):
                 with self.assertRaises(KeyError):
                     yamlq.lookup(doc, path)
 
+    def test_flatten(self):
+        doc = {"s": {"a": {"env": {"K": "v", "B": False}, "ports": ["1:1", None]}}}
+        got = dict(yamlq.flatten(doc))
+        want = {
+            "": ["s"], "s": ["a"], "s.a": ["env", "ports"],
+            "s.a.env": ["K", "B"], "s.a.env.K": ["v"], "s.a.env.B": ["false"],
+            "s.a.ports": ["1:1", ""], "s.a.ports.0": ["1:1"], "s.a.ports.1": [],
+        }
+        self.assertEqual(got, want)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=0)
