@@ -48,6 +48,13 @@
 // the lockout never triggers, but the per-address rate limit would answer
 // 429 rate_limited: switch it off as above.
 //
+// Medians of repeated runs (what the README quotes):
+//
+//	authbench median run1.json run2.json run3.json [--json m.json] [--svg m.svg]
+//
+// prints and writes one report whose every figure is the median of the
+// runs' figures, phase by phase (bench/load.sh runs the whole procedure).
+//
 // Single measurements:
 //
 //	authbench --phases login:8                    # login efficiency at 8 clients
@@ -65,6 +72,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -148,6 +156,9 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 // run parses args, runs the benchmark and writes its results; an
 // interrupted run still prints and writes what it measured.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "median" {
+		return runMedian(args[1:], stdout, stderr)
+	}
 	o, err := parseArgs(args, stderr)
 	if err != nil {
 		return err
@@ -168,6 +179,71 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		errs = append(errs, writeFile(o.svgOut, func(w io.Writer) error { return loadtest.WriteSVG(w, rep) }))
 	}
 	return errors.Join(errs...)
+}
+
+// runMedian reads the JSON reports of repeated runs and prints (and writes)
+// their medians.
+func runMedian(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("authbench median", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.String("json", "", "write the medians as JSON to `FILE`")
+	svgOut := fs.String("svg", "", "write an SVG chart of the medians to `FILE`")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: authbench median [--json FILE] [--svg FILE] RUN.json...")
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the files.
+	var files []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return errors.New("median: no report files given")
+	}
+	runs := make([]*loadtest.Report, 0, len(files))
+	for _, f := range files {
+		r, err := readReport(f)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	rep, err := loadtest.Median(runs)
+	if err != nil {
+		return err
+	}
+	errs := []error{rep.WriteTable(stdout)}
+	if *jsonOut != "" {
+		errs = append(errs, writeFile(*jsonOut, rep.WriteJSON))
+	}
+	if *svgOut != "" {
+		errs = append(errs, writeFile(*svgOut, func(w io.Writer) error { return loadtest.WriteSVG(w, rep) }))
+	}
+	return errors.Join(errs...)
+}
+
+// readReport reads one JSON report written by --json.
+func readReport(path string) (*loadtest.Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r loadtest.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not an authbench report: %w", path, err)
+	}
+	if r.Tool != "authbench" {
+		return nil, fmt.Errorf("%s: not an authbench report (tool %q)", path, r.Tool)
+	}
+	return &r, nil
 }
 
 // writeFile writes a result file completely or reports why not.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -122,5 +123,48 @@ func TestRunSendsNothingToARemoteAddress(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + "/out.json"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("run(remote) left a results file (stat error %v), want none", err)
+	}
+}
+
+func TestRunMedian(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, rps := range []float64{100, 300, 200} {
+		r := &loadtest.Report{Tool: "authbench", RunID: "r" + string(rune('a'+i)), Phases: []loadtest.PhaseResult{
+			{Kind: loadtest.KindMe, Concurrency: 32, RPS: rps, OKPerSecond: rps, Statuses: map[string]int{"200": 1}},
+		}}
+		var b bytes.Buffer
+		if err := r.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		f := dir + "/run" + string(rune('a'+i)) + ".json"
+		if err := os.WriteFile(f, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	out, svg := dir+"/m.json", dir+"/m.svg"
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"median", files[0], "--json", out}, append(files[1:], "--svg", svg)...)
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("run(median) = %v; stderr %s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "median of 3 runs") || !strings.Contains(stdout.String(), "200.0") {
+		t.Errorf("median table lacks the run count or the median 200 req/s:\n%s", stdout.String())
+	}
+	for _, f := range []string{out, svg} {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+
+	bad := dir + "/bad.json"
+	if err := os.WriteFile(bad, []byte(`{"tool":"other"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"median"}, {"median", bad}, {"median", dir + "/missing.json"}} {
+		if err := run(t.Context(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%q) = nil error, want one", args)
+		}
 	}
 }
