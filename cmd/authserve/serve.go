@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/authserve/authserve/internal/breaker"
@@ -84,6 +85,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
+	// Start-up's garbage (migrations, the OpenAPI document, key parsing)
+	// would otherwise stay resident until the runtime's scavenger returns
+	// it, minutes later: an idle replica should be small from the start.
+	go debug.FreeOSMemory()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

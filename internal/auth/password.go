@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,15 +26,20 @@ type PasswordPolicy struct {
 }
 
 // commonPasswords is the zxcvbn password frequency list (about 30,000
-// entries, lower case) shipped by github.com/trustelem/zxcvbn (MIT).
-var commonPasswords = func() map[string]struct{} {
-	list := frequency.FrequencyLists["passwords"]
-	m := make(map[string]struct{}, len(list))
-	for _, p := range list {
-		m[p] = struct{}{}
-	}
-	return m
+// entries, lower case) shipped by github.com/trustelem/zxcvbn (MIT), sorted
+// for binary search: half the memory of a map, and a lookup is only made
+// at registration.
+var commonPasswords = func() []string {
+	list := slices.Clone(frequency.FrequencyLists["passwords"])
+	slices.Sort(list)
+	return slices.Compact(list)
 }()
+
+// isCommon reports whether p, compared case-insensitively, is on the list.
+func isCommon(p string) bool {
+	_, found := slices.BinarySearch(commonPasswords, strings.ToLower(p))
+	return found
+}
 
 // CommonPasswordCount reports the size of the embedded common-password list.
 func CommonPasswordCount() int { return len(commonPasswords) }
@@ -58,7 +64,7 @@ func (pp PasswordPolicy) Check(p string) []string {
 	if p != "" && strings.TrimSpace(p) == "" {
 		broken = append(broken, "must not be whitespace only")
 	}
-	if _, ok := commonPasswords[strings.ToLower(p)]; ok {
+	if isCommon(p) {
 		broken = append(broken, "is too common")
 	}
 	if n < passphraseLength && pp.MinClasses > 0 {

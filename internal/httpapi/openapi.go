@@ -283,5 +283,7 @@ func marshalSpec(oapi *huma.OpenAPI) (jsonDoc, yamlDoc []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("marshal OpenAPI document as YAML: %w", err)
 	}
-	return buf.Bytes(), yamlDoc, nil
+	// A copy of exactly its size: the buffer's doubled capacity would stay
+	// resident for the life of the process.
+	return bytes.Clone(buf.Bytes()), yamlDoc, nil
 }

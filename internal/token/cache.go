@@ -18,7 +18,8 @@ type verifiedCache struct {
 }
 
 func newVerifiedCache(max int) *verifiedCache {
-	return &verifiedCache{m: make(map[string]Claims, max), max: max}
+	// The map grows with use: an idle process should not carry a full cache.
+	return &verifiedCache{m: make(map[string]Claims), max: max}
 }
 
 func (c *verifiedCache) get(raw string) (Claims, bool) {
