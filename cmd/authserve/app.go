@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -83,6 +84,12 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 	if a.db, err = openStore(ctx, cfg, cfg.AutoMigrate); err != nil {
 		return nil, err
 	}
+	if !cfg.AutoMigrate {
+		if err := a.checkSchema(ctx); err != nil {
+			a.close()
+			return nil, err
+		}
+	}
 	var counters auth.Lockout = a.db
 	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL.Reveal())
@@ -95,6 +102,14 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		opt.ContextTimeoutEnabled = true
 		redis.SetLogger(redisLogger{logger})
 		a.redis = redis.NewClient(opt)
+		// Nothing waits for Redis, but an operator should hear at once
+		// that the shared state is not shared yet.
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := a.redis.Ping(pctx).Err(); err != nil {
+			logger.Warn("Redis does not answer at start-up; rate limits and lockout counters fall back to this process and the database until it does",
+				slog.String("error", err.Error()))
+		}
+		cancel()
 	}
 	a.store = breaker.NewStore(a.db, counters, breaker.Options{
 		Timeout:     cfg.DBTimeout,
@@ -149,7 +164,10 @@ func (a *app) loadKeys() error {
 		}
 	case cfg.JWTPrivateKeyFile != "":
 		a.keys, err = token.LoadKeySet(cfg.JWTPrivateKeyFile, cfg.JWTVerifyKeyFiles)
-		if err != nil {
+		switch {
+		case errors.Is(err, token.ErrVerifyKey):
+			return exitError{code: 1, msg: "AUTH_JWT_VERIFY_KEY_FILES: " + err.Error()}
+		case err != nil:
 			return exitError{code: 1, msg: "AUTH_JWT_PRIVATE_KEY_FILE: " + err.Error()}
 		}
 	default:
@@ -164,12 +182,33 @@ func (a *app) loadKeys() error {
 		}
 		a.log.Warn("no AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE: signing with a development secret; set one before production",
 			slog.String("key_file", path), slog.Bool("created", created))
+		if len(cfg.JWTVerifyKeyFiles) > 0 {
+			a.log.Warn("AUTH_JWT_VERIFY_KEY_FILES is ignored without AUTH_JWT_PRIVATE_KEY_FILE (the development secret is HS256)")
+		}
 	}
 	a.tokens, err = token.NewManager(token.Config{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL,
 	}, a.keys)
 	if err != nil {
 		return fmt.Errorf("token manager: %w", err)
+	}
+	return nil
+}
+
+// checkSchema refuses to run on a schema that migrations have not brought
+// up to date: every request would fail with database_error. A database
+// that cannot be asked is only warned about: the breaker and /readyz take
+// it from there, as they do for an outage at any other time.
+func (a *app) checkSchema(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, a.cfg.DBTimeout)
+	defer cancel()
+	current, err := a.db.SchemaCurrent(cctx)
+	switch {
+	case err != nil:
+		a.log.Warn("could not check the schema version; starting anyway", slog.String("error", err.Error()))
+		return nil
+	case !current:
+		return exitError{code: 1, msg: "AUTH_AUTO_MIGRATE: the database has pending migrations and AUTH_AUTO_MIGRATE is false; run `authserve migrate up` first"}
 	}
 	return nil
 }

@@ -7,16 +7,20 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/authserve/authserve/internal/config"
 )
 
 // healthcheck GETs /healthz of the local server, for container health
-// checks in images that have no curl.
+// checks in images that have no curl. It reads the configuration as the
+// server does (environment over .env), so it finds the server's AUTH_ADDR
+// wherever that was set.
 func healthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	addr := getenv("AUTH_ADDR")
-	if addr == "" {
-		addr = ":8080"
+	cfg, err := config.Load(getenv, ".")
+	if err != nil {
+		return exitError{code: 1, msg: err.Error()}
 	}
-	host, port, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		return exitError{code: 1, msg: fmt.Sprintf("AUTH_ADDR: %v", err)}
 	}

@@ -152,9 +152,15 @@ func TestAdminCommands(t *testing.T) {
 	if code, body := login(t, s.URL, "bob@example.com"); code != 403 || body["code"] != "account_disabled" {
 		t.Errorf("login when disabled = %d %v, want 403 account_disabled", code, body)
 	}
+	// Disabling ended bob's session: his access token is refused at once.
+	if code, body, _ := call(t, "GET", s.URL+"/api/auth/me", access, nil); code != 401 || body["code"] != "invalid_token" {
+		t.Errorf("me after user disable = %d %v, want 401 invalid_token", code, body)
+	}
 	if _, _, err := runCmd(t, env, "", "user", "enable", "bob@example.com"); err != nil {
 		t.Fatal(err)
 	}
+	_, tok = login(t, s.URL, "bob@example.com")
+	access = tok["access_token"].(string)
 	if out, _, err := runCmd(t, env, "", "session", "revoke-all", "bob@example.com"); err != nil || !strings.Contains(out, "revoked 1 session") {
 		t.Errorf("session revoke-all = %q, %v", out, err)
 	}
@@ -228,4 +234,75 @@ func TestMigrateVersionKeysHealthcheck(t *testing.T) {
 	if _, _, err := runCmd(t, env, "", "bogus"); err == nil {
 		t.Errorf("unknown command succeeded")
 	}
+}
+
+// TestHealthcheckReadsDotenv: in a container the server's AUTH_ADDR may
+// come from .env; the health check must find it there too.
+func TestHealthcheckReadsDotenv(t *testing.T) {
+	s := startServer(t, testEnv(t, nil))
+	addr := strings.TrimPrefix(s.URL, "http://")
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile(".env", []byte("AUTH_ADDR="+addr+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runCmd(t, map[string]string{}, "", "healthcheck"); err != nil || !strings.Contains(out, "ok") {
+		t.Errorf("healthcheck with AUTH_ADDR in .env = %q, %v; want ok", out, err)
+	}
+	if err := os.WriteFile(".env", []byte("AUTH_LOG_LEVEL=loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(t, map[string]string{}, "", "healthcheck"); err == nil || !strings.Contains(err.Error(), "AUTH_LOG_LEVEL") {
+		t.Errorf("healthcheck with a bad .env = %v, want an error naming AUTH_LOG_LEVEL", err)
+	}
+}
+
+// TestKeyFileErrors: a bad key file stops start-up with one line naming
+// the variable that points at it, and nothing else is logged about it.
+func TestKeyFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.pem")
+	if _, _, err := runCmd(t, nil, "", "keys", "generate", "--type", "ed25519", "--out", good); err != nil {
+		t.Fatal(err)
+	}
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.pem")
+	tests := []struct {
+		name, private, verify, wantVar string
+	}{
+		{"missing signing key", missing, "", "AUTH_JWT_PRIVATE_KEY_FILE"},
+		{"signing key not PEM", notPEM, "", "AUTH_JWT_PRIVATE_KEY_FILE"},
+		{"missing verify key", good, missing, "AUTH_JWT_VERIFY_KEY_FILES"},
+		{"verify key not PEM", good, good + "," + notPEM, "AUTH_JWT_VERIFY_KEY_FILES"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := testEnv(t, map[string]string{"AUTH_JWT_PRIVATE_KEY_FILE": tt.private, "AUTH_JWT_VERIFY_KEY_FILES": tt.verify})
+			out, _, err := runCmd(t, env, "", "serve")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantVar+": ") {
+				t.Fatalf("serve = %v, want an error starting %q", err, tt.wantVar+": ")
+			}
+			if strings.Contains(out, "start-up failed") {
+				t.Errorf("the bad setting was logged besides the one error line:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestNoAutoMigrateNeedsCurrentSchema: with AUTH_AUTO_MIGRATE=false the
+// server refuses a database that migrations have not brought up to date,
+// rather than answering database_error to every request.
+func TestNoAutoMigrateNeedsCurrentSchema(t *testing.T) {
+	env := testEnv(t, map[string]string{"AUTH_AUTO_MIGRATE": "false"})
+	_, _, err := runCmd(t, env, "", "serve")
+	if err == nil || !strings.Contains(err.Error(), "authserve migrate up") {
+		t.Fatalf("serve on an empty database without auto-migration = %v, want an error pointing at migrate up", err)
+	}
+	if _, _, err := runCmd(t, env, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	s := startServer(t, env)
+	register(t, s.URL, "after-migrate@example.com")
 }

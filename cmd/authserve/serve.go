@@ -18,8 +18,10 @@ import (
 	"github.com/authserve/authserve/internal/ratelimit"
 )
 
-// maxHeaderBytes bounds request headers; tokens fit comfortably.
-const maxHeaderBytes = 32 << 10
+// maxHeaderBytes is net/http's own bound on request headers, a backstop
+// far above the handler's (httpapi.DefaultMaxHeaderBytes), which answers
+// with problem JSON: only what is past this one gets net/http's plain 431.
+const maxHeaderBytes = 8 * httpapi.DefaultMaxHeaderBytes
 
 // serve runs the HTTP API until ctx is cancelled (SIGTERM or SIGINT), then
 // drains in-flight requests within AUTH_SHUTDOWN_TIMEOUT.
@@ -35,7 +37,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	a, err := newApp(ctx, cfg, logger, sink, true)
 	if err != nil {
-		logger.Error("start-up failed", slog.String("error", err.Error()))
+		// A bad setting is said once, by main, naming the variable; only
+		// an unexpected failure is logged too.
+		if !errors.As(err, new(exitError)) {
+			logger.Error("start-up failed", slog.String("error", err.Error()))
+		}
 		return err
 	}
 	defer a.close()

@@ -31,21 +31,29 @@ func (s *Service) ListUsers(ctx context.Context, limit int) ([]User, error) {
 	return us, nil
 }
 
-// SetActive enables or disables the account with this email.
+// SetActive enables or disables the account with this email. Disabling
+// also ends every session of the account, as in Keycloak and GoTrue: its
+// refresh tokens and access tokens stop working at once, and enabling it
+// again does not bring them back.
 func (s *Service) SetActive(ctx context.Context, email string, active bool) (User, error) {
 	u, err := s.UserByEmail(ctx, email)
 	if err != nil {
 		return User{}, err
 	}
-	u, err = s.store.SetUserActive(ctx, u.ID, active, s.now().UTC())
+	now := s.now().UTC()
+	u, err = s.store.SetUserActive(ctx, u.ID, active, now)
 	if err != nil {
 		return User{}, fmt.Errorf("set user active: %w", err)
 	}
-	name := "user.disabled"
 	if active {
-		name = "user.enabled"
+		s.event(ctx, "user.enabled", slog.Int64("user_id", u.ID))
+		return u, nil
 	}
-	s.event(ctx, name, slog.Int64("user_id", u.ID))
+	n, err := s.store.RevokeAllSessions(ctx, u.ID, now)
+	if err != nil {
+		return User{}, fmt.Errorf("disabled, but revoking its sessions failed (run session revoke-all): %w", err)
+	}
+	s.event(ctx, "user.disabled", slog.Int64("user_id", u.ID), slog.Int("sessions_revoked", n))
 	return u, nil
 }
 

@@ -235,8 +235,16 @@ func TestLoginAndAuthenticate(t *testing.T) {
 	if _, err := f.svc.Refresh(ctx, tok.RefreshToken); !errors.Is(err, auth.ErrAccountDisabled) {
 		t.Errorf("Refresh when disabled = %v, want ErrAccountDisabled", err)
 	}
+	// Disabling ended the sessions: the access token is refused at once.
+	if _, err := f.svc.Authenticate(ctx, tok.AccessToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Authenticate when disabled = %v, want ErrInvalidToken", err)
+	}
 	if _, err := f.svc.SetActive(ctx, "alice@example.com", true); err != nil {
 		t.Fatal(err)
+	}
+	// Enabling again does not bring the old session back.
+	if _, err := f.svc.Refresh(ctx, tok.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Refresh of a session ended by disabling, once enabled = %v, want ErrInvalidToken", err)
 	}
 	if _, err := f.svc.DeleteUser(ctx, "alice@example.com"); err != nil {
 		t.Fatal(err)

@@ -58,9 +58,10 @@ type Store interface {
 //     session is revoked (if it was not already), committed, and
 //     ErrRefreshReused returned with the session and user filled in — this
 //     is checked first, so every loser of a strict race sees reuse;
+//   - its user inactive: ErrAccountDisabled, nothing changed (before
+//     revocation: disabling an account revokes its sessions too);
 //   - its session revoked: ErrSessionRevoked;
 //   - the token expired, or the session past its deadline: ErrTokenExpired;
-//   - its user inactive: ErrAccountDisabled, nothing changed;
 //   - otherwise the token is marked spent (if it was not), Next is stored in
 //     the same session with ParentHash set, its expiry capped at the
 //     session's deadline, and the session's last use and expiry updated.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,10 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authserve/authserve/internal/logging"
 	"github.com/authserve/authserve/internal/ratelimit"
@@ -76,12 +79,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Request-ID", id)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	// CSP-aware browsers obey frame-ancestors; X-Frame-Options covers the
-	// rest and stays DENY everywhere.
-	h.Set("X-Frame-Options", "DENY")
+	// CSP-aware browsers obey frame-ancestors; X-Frame-Options says the
+	// same to the rest. Only the docs may be framed, by their own origin.
 	if isDocsPath(r.URL.Path) {
+		h.Set("X-Frame-Options", "SAMEORIGIN")
 		h.Set("Content-Security-Policy", s.docsCSP)
 	} else {
+		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", apiCSP)
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/auth/") {
@@ -92,6 +96,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rec := &responseRecorder{ResponseWriter: w}
 	defer s.finish(rec, r, st, start)
+	if headerSize(r) > s.maxHeader {
+		rec.Header().Set("Connection", "close")
+		writeProblem(rec, headersTooLarge(r.Context()))
+		return
+	}
 	s.inner.ServeHTTP(rec, r)
 }
 
@@ -171,6 +180,12 @@ func clip(s string) string {
 func (s *server) route(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h, pattern := s.mux.Handler(r)
+	if !cleanPath(r.URL.Path) {
+		// The mux would redirect a path like //healthz or /a/../healthz
+		// to its clean form; no client of this API sends one, so it is
+		// answered as the unknown route it is.
+		pattern = ""
+	}
 	if _, path, ok := strings.Cut(pattern, " "); ok {
 		stateFrom(ctx).route = path
 	}
@@ -291,6 +306,16 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fmt.Errorf("%w: %w", errMalformedRequest, err)
 	}
+	// JSON is UTF-8 (RFC 8259 §8.1): decoding invalid bytes would turn
+	// them all into U+FFFD, and different passwords into the same one.
+	if !utf8.Valid(buf.Bytes()) {
+		return fmt.Errorf("%w: not UTF-8", errMalformedRequest)
+	}
+	// One member name twice is refused (I-JSON, RFC 7493): parsers differ
+	// on which one wins, and a proxy and this service must read the same.
+	if err := checkUniqueNames(buf.Bytes()); err != nil {
+		return fmt.Errorf("%w: %w", errMalformedRequest, err)
+	}
 	// The body is in; a deadline left on the connection would cancel the
 	// request's context (net/http's background read fails) while the
 	// handler is still hashing or waiting for the database.
@@ -298,6 +323,75 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) error {
 	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
 	r.ContentLength = int64(buf.Len())
 	return nil
+}
+
+// headerSize is the size of the request line and headers as they came
+// over the wire, near enough (net/http counts the same way).
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
+}
+
+// cleanPath reports whether p is already in the form the mux would
+// redirect it to: no empty, "." or ".." segments.
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
+// checkUniqueNames reports an object of data that names one member twice.
+// Invalid JSON is left for the decoder to report.
+func checkUniqueNames(data []byte) error {
+	// frame is one open value: an object (names set) or an array (nil).
+	type frame struct {
+		names    map[string]bool
+		wantName bool
+	}
+	var open []*frame
+	// valueDone marks the innermost object's member complete.
+	valueDone := func() {
+		if n := len(open); n > 0 && open[n-1].names != nil {
+			open[n-1].wantName = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if n := len(open); n > 0 {
+			top = open[n-1]
+		}
+		if name, ok := tok.(string); ok && top != nil && top.wantName {
+			if top.names[name] {
+				return fmt.Errorf("member %q given twice", name)
+			}
+			top.names[name] = true
+			top.wantName = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			open = append(open, &frame{names: map[string]bool{}, wantName: true})
+		case json.Delim('['):
+			open = append(open, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 // isDocsPath reports whether path belongs to the Swagger UI.

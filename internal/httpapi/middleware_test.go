@@ -593,3 +593,69 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckUniqueNames(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr bool
+	}{
+		{`{"a":1,"b":2}`, false},
+		{`{"a":1,"a":2}`, true},
+		{`{"a":{"a":1},"b":[{"a":1},{"a":2}]}`, false},
+		{`{"a":{"x":1,"x":2}}`, true},
+		{`[{"a":1,"a":1}]`, true},
+		{`{"a":"b","b":"a"}`, false},
+		{`{"a":["a","a"],"c":"a"}`, false},
+		{`{"a":{},"a":[]}`, true},
+		{`{"a":[[],{}],"b":{"c":{"d":"d"}},"d":1}`, false},
+		{`"a"`, false},
+		{`{"a":1,`, false}, // invalid JSON: the decoder's to report
+	}
+	for _, tt := range tests {
+		if err := checkUniqueNames([]byte(tt.in)); (err != nil) != tt.wantErr {
+			t.Errorf("checkUniqueNames(%s) = %v, want error %v", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCleanPath(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"/", true}, {"/healthz", true}, {"/docs/", true}, {"/api/auth/me", true},
+		{"//healthz", false}, {"/api//auth/me", false}, {"/api/auth/../../healthz", false},
+		{"/./healthz", false}, {"/docs//", false},
+	}
+	for _, tt := range tests {
+		if got := cleanPath(tt.in); got != tt.want {
+			t.Errorf("cleanPath(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestHeaderLimit(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name   string
+		size   int
+		status int
+	}{
+		{"well under", 1 << 10, http.StatusOK},
+		{"just under", DefaultMaxHeaderBytes - 512, http.StatusOK},
+		{"over", DefaultMaxHeaderBytes + 1, http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do("GET", "/healthz", nil, "X-Padding", strings.Repeat("p", tt.size))
+			if r.status != tt.status {
+				t.Fatalf("GET /healthz with %d header bytes = %d, want %d", tt.size, r.status, tt.status)
+			}
+			if tt.status == http.StatusOK {
+				return
+			}
+			checkProblem(t, r, tt.status, codePayloadTooLarge)
+			checkCommonHeaders(t, "/healthz", r)
+		})
+	}
+}

@@ -64,7 +64,9 @@ Other services verify access tokens offline with the keys at ` + "`/.well-known/
 
 ## Conventions
 
-- Request bodies are JSON (` + "`Content-Type: application/json`" + `, else 415), at most 64 KiB (else 413), without unknown fields (else 422).
+- Request bodies are JSON (` + "`Content-Type: application/json`" + `, else 415), at most 64 KiB (else 413), without unknown fields (else 422). A body that is not UTF-8, or names one member twice, is 400 ` + "`malformed_request`" + `.
+- The request line and headers together are at most 32 KiB (else 431 ` + "`payload_too_large`" + `).
+- A path with an empty, ` + "`.`" + ` or ` + "`..`" + ` segment is not redirected: it is 404 ` + "`not_found`" + `.
 - Every response carries ` + "`X-Request-ID`" + `: yours when it is 1-128 characters of ` + "`[A-Za-z0-9._-]`" + `, otherwise a new one. It is in every error body and every log line of the request.
 - ` + "`POST /api/auth/*`" + ` is rate limited per client address; its responses carry ` + "`RateLimit-Limit`" + `, ` + "`RateLimit-Remaining`" + ` and ` + "`RateLimit-Reset`" + `, and a refusal is 429 ` + "`rate_limited`" + ` with ` + "`Retry-After`" + `.
 - Responses under ` + "`/api/auth/`" + ` are never cached (` + "`Cache-Control: no-store`" + `).

@@ -90,7 +90,7 @@ var catalogue = []problemKind{
 	{codeNotFound, http.StatusNotFound, "Not found", "There is no such resource."},
 	{codeMethodNotAllowed, http.StatusMethodNotAllowed, "Method not allowed", "This method is not allowed on this resource; the Allow header lists those that are."},
 	{codeUserAlreadyExists, http.StatusConflict, "User already exists", "An account with this email already exists."},
-	{codePayloadTooLarge, http.StatusRequestEntityTooLarge, "Payload too large", "The request body is larger than the server accepts."},
+	{codePayloadTooLarge, http.StatusRequestEntityTooLarge, "Payload too large", "The request is larger than the server accepts."},
 	{codeUnsupportedMediaType, http.StatusUnsupportedMediaType, "Unsupported media type", "Request bodies must be JSON sent with 'Content-Type: application/json'."},
 	{codeValidationFailed, http.StatusUnprocessableEntity, "Validation failed", "The request breaks one or more input rules, listed in errors."},
 	{codeRateLimited, http.StatusTooManyRequests, "Too many requests", "This client sent too many requests; retry after the number of seconds in Retry-After."},
@@ -159,6 +159,15 @@ func newProblem(ctx context.Context, code string) *problem {
 		Code:      k.code,
 		RequestID: requestIDFrom(ctx),
 	}
+}
+
+// headersTooLarge is the problem of a request whose headers are over the
+// limit: the contract's code for an oversized request, with the status
+// HTTP has for headers (RFC 6585).
+func headersTooLarge(ctx context.Context) *problem {
+	p := newProblem(ctx, codePayloadTooLarge)
+	p.Status = http.StatusRequestHeaderFieldsTooLarge
+	return p
 }
 
 // withHeader sets a response header of p and returns p.

@@ -31,6 +31,12 @@ import (
 // DefaultMaxBodyBytes is the request body limit of the contract (64 KiB).
 const DefaultMaxBodyBytes = 64 << 10
 
+// DefaultMaxHeaderBytes bounds the request line and headers together
+// (32 KiB): the largest token fits many times over. Requests past it get
+// 431 with problem JSON; http.Server.MaxHeaderBytes should be set higher,
+// as a backstop whose plain-text answer net/http writes itself.
+const DefaultMaxHeaderBytes = 32 << 10
+
 // Options configures the handler. Service is required; everything else
 // has a working default.
 type Options struct {
@@ -63,6 +69,9 @@ type Options struct {
 	Version string
 	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
+	// MaxHeaderBytes bounds the request line and headers;
+	// DefaultMaxHeaderBytes when zero.
+	MaxHeaderBytes int
 }
 
 // server holds what the middlewares and operations share.
@@ -76,6 +85,8 @@ type server struct {
 	limiter  ratelimit.Limiter
 	clientIP func(*http.Request) string
 	maxBody  int64
+	// maxHeader bounds the request line and headers (MaxHeaderBytes).
+	maxHeader int
 	// bodyTimeout bounds reading a request body (bodyReadTimeout).
 	bodyTimeout time.Duration
 
@@ -116,6 +127,8 @@ func newServer(o Options, extra func(*server)) *server {
 		maxBody:  o.MaxBodyBytes,
 		mux:      http.NewServeMux(),
 
+		maxHeader: o.MaxHeaderBytes,
+
 		bodyTimeout: bodyReadTimeout,
 	}
 	if s.log == nil {
@@ -129,6 +142,9 @@ func newServer(o Options, extra func(*server)) *server {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxHeader <= 0 {
+		s.maxHeader = DefaultMaxHeaderBytes
 	}
 	version := o.Version
 	if version == "" {

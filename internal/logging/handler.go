@@ -173,6 +173,9 @@ func redactAttr(groups []string, a slog.Attr) slog.Attr {
 		a.Value = slog.StringValue(Scrub(a.Value.String()))
 	case slog.KindAny:
 		a.Value = redactAny(a.Value.Any())
+	case slog.KindDuration:
+		// "15s" rather than slog's JSON default of nanoseconds, 15000000000.
+		a.Value = slog.StringValue(a.Value.Duration().String())
 	}
 	return a
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -325,5 +326,24 @@ func TestRequestID(t *testing.T) {
 	}
 	if got := RequestID(WithRequestID(context.Background(), "x")); got != "x" {
 		t.Errorf("RequestID(WithRequestID(x)) = %q, want \"x\"", got)
+	}
+}
+
+// TestDurationsReadable: durations log as Go duration strings, in JSON as
+// in text, not as JSON's default count of nanoseconds.
+func TestDurationsReadable(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var buf bytes.Buffer
+		newTestLogger(t, &buf, format).Info("shutting down", slog.Duration("timeout", 15*time.Second),
+			slog.Group("g", slog.Duration("wait", 1500*time.Millisecond)))
+		out := buf.String()
+		for _, want := range []string{"15s", "1.5s"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: %q lacks %q", format, out, want)
+			}
+		}
+		if strings.Contains(out, "15000000000") {
+			t.Errorf("%s: %q has a duration in nanoseconds", format, out)
+		}
 	}
 }

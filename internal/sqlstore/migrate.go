@@ -99,7 +99,7 @@ func (s *Store) MigrateDown(ctx context.Context) error {
 	}
 	if _, err := p.Down(ctx); err != nil {
 		if errors.Is(err, goose.ErrNoNextVersion) {
-			return fmt.Errorf("migrate down: %w", ErrNoMigration)
+			return ErrNoMigration
 		}
 		return s.wrap("migrate down", err)
 	}
@@ -127,4 +127,18 @@ func (s *Store) MigrateStatus(ctx context.Context, w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", path.Base(m.Source.Path), m.State, applied)
 	}
 	return tw.Flush()
+}
+
+// SchemaCurrent reports whether every embedded migration has been applied,
+// without applying any. A database goose has never seen is not current.
+func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
+	p, err := s.provider(ctx)
+	if err != nil {
+		return false, s.wrap("check schema version", err)
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, s.wrap("check schema version", err)
+	}
+	return !pending, nil
 }

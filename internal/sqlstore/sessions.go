@@ -130,12 +130,14 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) (auth.Rotated, erro
 			return nil
 		}
 		switch {
+		case !out.User.IsActive:
+			// First: disabling an account also revokes its sessions, and
+			// its owner should learn why refreshing stopped working.
+			return auth.ErrAccountDisabled
 		case ss.RevokedAt != nil:
 			return auth.ErrSessionRevoked
 		case !tok.ExpiresAt.After(now) || !ss.Deadline.After(now):
 			return auth.ErrTokenExpired
-		case !out.User.IsActive:
-			return auth.ErrAccountDisabled
 		}
 
 		if tok.SpentAt == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -232,5 +233,40 @@ VALUES (?, 'h', TRUE, ?, ?)`)
 				t.Errorf("insert Bob@X.io after bob@x.io = %v, want a unique violation", err)
 			}
 		})
+	}
+}
+
+// TestSQLiteFilePrivate: the database file holds password hashes, so a new
+// one is readable by its owner only, whatever the umask; an existing one
+// keeps the mode its operator gave it.
+func TestSQLiteFilePrivate(t *testing.T) {
+	dir := t.TempDir()
+	for _, dsn := range []string{filepath.Join(dir, "plain.db"), "file:" + filepath.Join(dir, "uri.db") + "?cache=shared"} {
+		s, err := Open(context.Background(), Options{Driver: "sqlite", DSN: dsn})
+		if err != nil {
+			t.Fatalf("Open(%q): %v", dsn, err)
+		}
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	for _, name := range []string{"plain.db", "uri.db"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
+	shared := filepath.Join(dir, "shared.db")
+	if err := os.WriteFile(shared, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), Options{Driver: "sqlite", DSN: shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o640 {
+		t.Errorf("existing file's mode changed to %v, want 0640 kept", fi.Mode().Perm())
 	}
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +82,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d == sqliteDialect && !memory {
+		// Best effort: where this cannot create the file, neither can
+		// SQLite, and its error (an outage, to the breaker) says why.
+		_ = createPrivate(o.DSN)
+	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
 		return nil, err
@@ -89,6 +98,36 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, s.wrap("open "+d.name+" database", err)
 	}
 	return s, nil
+}
+
+// createPrivate creates the SQLite file a DSN names, if it does not exist
+// yet, readable by its owner only: it holds password hashes. SQLite gives
+// its -wal and -shm files the database file's permissions. A read-only
+// DSN creates nothing.
+func createPrivate(dsn string) error {
+	p := dsn
+	if rest, ok := strings.CutPrefix(dsn, "file:"); ok {
+		var query string
+		p, query, _ = strings.Cut(rest, "?")
+		if strings.HasPrefix(p, "//") {
+			u, err := url.Parse(dsn)
+			if err != nil {
+				return nil // the driver will say what is wrong with it
+			}
+			p = u.Path
+		}
+		if v, err := url.ParseQuery(query); err == nil && v.Get("mode") == "ro" {
+			return nil
+		}
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // ping checks the database answers, for Open. While a brand-new SQLite

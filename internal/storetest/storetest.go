@@ -496,6 +496,19 @@ func testRotateInactiveUser(t *testing.T, s auth.Store) {
 	if _, err := s.Rotate(ctx, rotation("rt-s-inactive", "n1", now, 0)); err != nil {
 		t.Errorf("Rotate(same token once re-enabled, grace 0) = %v, want nil (token left unspent)", err)
 	}
+
+	// Disabling revokes the sessions too; the owner still learns that the
+	// account is disabled, not merely that the token stopped working.
+	newSession(t, s, u, "s-inactive-2", now)
+	if _, err := s.SetUserActive(ctx, u.ID, false, now); err != nil {
+		t.Fatalf("SetUserActive = %v", err)
+	}
+	if _, err := s.RevokeAllSessions(ctx, u.ID, now); err != nil {
+		t.Fatalf("RevokeAllSessions = %v", err)
+	}
+	if _, err := s.Rotate(ctx, rotation("rt-s-inactive-2", "m1", now, 0)); !errors.Is(err, auth.ErrAccountDisabled) {
+		t.Errorf("Rotate(inactive user, revoked session) = %v, want ErrAccountDisabled", err)
+	}
 }
 
 func testRotateGraceReuse(t *testing.T, s auth.Store) {

@@ -99,6 +99,11 @@ func NewHMACKeySet(secret []byte) (*KeySet, error) {
 	}, nil
 }
 
+// ErrVerifyKey marks an error in one of the verify-only key files, as
+// opposed to the signing key file, so that callers can say which setting
+// is wrong.
+var ErrVerifyKey = errors.New("verification key")
+
 // LoadKeySet reads the PEM private key that signs (Ed25519 → EdDSA, P-256 →
 // ES256, RSA of at least 2048 bits → RS256) and the PEM files of earlier keys
 // that still verify. A verify file may hold a public or a private key (PKIX,
@@ -125,7 +130,7 @@ func LoadKeySet(privateKeyFile string, verifyKeyFiles []string) (*KeySet, error)
 	for _, path := range verifyKeyFiles {
 		parsed, err := readKeyFile(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrVerifyKey, err)
 		}
 		pub := parsed
 		if s, ok := parsed.(crypto.Signer); ok {
@@ -133,7 +138,7 @@ func LoadKeySet(privateKeyFile string, verifyKeyFiles []string) (*KeySet, error)
 		}
 		k, err := newVerifyKey(pub)
 		if err != nil {
-			return nil, fmt.Errorf("key file %s: %w", path, err)
+			return nil, fmt.Errorf("%w: key file %s: %w", ErrVerifyKey, path, err)
 		}
 		if !slices.ContainsFunc(ks.keys, func(have *verifyKey) bool { return have.kid == k.kid }) {
 			ks.keys = append(ks.keys, k)
