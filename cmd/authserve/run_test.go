@@ -306,3 +306,17 @@ func TestNoAutoMigrateNeedsCurrentSchema(t *testing.T) {
 	s := startServer(t, env)
 	register(t, s.URL, "after-migrate@example.com")
 }
+
+func TestProcsBesideHashing(t *testing.T) {
+	tests := []struct{ procs, slots, want int }{
+		{2, 2, 4},
+		{1, 1, 2},
+		{8, 2, 10},
+		{4, 0, 4},
+	}
+	for _, tt := range tests {
+		if got := procsBesideHashing(tt.procs, tt.slots); got != tt.want {
+			t.Errorf("procsBesideHashing(%d, %d) = %d, want %d", tt.procs, tt.slots, got, tt.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redacted replaces every secret in the logs.
@@ -114,21 +115,60 @@ var sensitiveWords = []string{
 // in any case and with '_', '-' and '.' ignored, contains password, passwd,
 // passphrase, secret, token, authorization, cookie, api_key, private_key or
 // credential.
+//
+// Every attribute of every log line passes through it, so the common case
+// (a short ASCII key) is folded on the stack without allocating.
 func SensitiveKey(key string) bool {
-	k := strings.Map(func(r rune) rune {
+	var buf [64]byte
+	n := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			// Unicode case folding (the Kelvin sign lower-cases to k).
+			return sensitiveFolded(foldKey(key))
+		case c == '_' || c == '-' || c == '.' || c == ' ':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(buf) {
+			return sensitiveFolded(foldKey(key))
+		}
+		buf[n] = c
+		n++
+	}
+	return sensitiveFolded(buf[:n])
+}
+
+// foldKey lower-cases key and drops '_', '-', '.' and spaces.
+func foldKey(key string) []byte {
+	return []byte(strings.Map(func(r rune) rune {
 		switch r {
 		case '_', '-', '.', ' ':
 			return -1
 		}
 		return r
-	}, strings.ToLower(key))
-	for _, w := range sensitiveWords {
-		if strings.Contains(k, w) {
+	}, strings.ToLower(key)))
+}
+
+func sensitiveFolded(k []byte) bool {
+	for _, w := range sensitiveWordBytes {
+		if bytes.Contains(k, w) {
 			return true
 		}
 	}
 	return false
 }
+
+// sensitiveWordBytes are sensitiveWords as bytes, for sensitiveFolded.
+var sensitiveWordBytes = func() [][]byte {
+	b := make([][]byte, len(sensitiveWords))
+	for i, w := range sensitiveWords {
+		b[i] = []byte(w)
+	}
+	return b
+}()
 
 var (
 	// jwtRE matches compact JWS/JWT: a base64url JSON header ("eyJ" is

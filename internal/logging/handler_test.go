@@ -195,11 +195,20 @@ func TestSensitiveKey(t *testing.T) {
 		{"private_key", true}, {"privateKey", true}, {"credentials", true},
 		{"email", false}, {"user_id", false}, {"request_id", false}, {"status", false},
 		{"event", false}, {"path", false}, {"key_id", false}, {"msg", false},
+		// Past the fast path: non-ASCII keys and long ones.
+		{"to\u212Aen", true}, {"pässword", false}, {"Ünicode_password", true},
+		{strings.Repeat("x", 70) + "_token", true}, {strings.Repeat("x", 70), false},
 	}
 	for _, tt := range tests {
 		if got := SensitiveKey(tt.key); got != tt.want {
 			t.Errorf("SensitiveKey(%q) = %v, want %v", tt.key, got, tt.want)
 		}
+	}
+}
+
+func TestSensitiveKeyAllocs(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { SensitiveKey("request_id") }); n != 0 {
+		t.Errorf("SensitiveKey of a short ASCII key allocates %v times, want 0", n)
 	}
 }
 
