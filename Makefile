@@ -4,7 +4,7 @@ BIN ?= bin/authserve
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench fuzz openapi tidy check ci
+.PHONY: help run build test test-race test-postgres cover lint fmt bench loadbench fuzz openapi tidy check ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -38,6 +38,9 @@ fmt: ## format the code
 
 bench: ## Go benchmarks with allocations
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+loadbench: ## the README's load figures: bench/load.sh (fresh servers, authbench, medians)
+	bash bench/load.sh
 
 fuzz: ## run every fuzz target for 30 s
 	bash .ci/fuzz 30s

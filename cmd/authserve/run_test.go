@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/authserve/authserve/internal/pgtest"
 )
 
 const testPassword = "Corr3ct-Horse!"
@@ -103,8 +105,23 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 	}
 }
 
+// TestAdminCommands runs every administrative command against the server's
+// own database: SQLite always, PostgreSQL when AUTH_TEST_POSTGRES_URL is
+// set (MySQL's turn is in TestServeMySQL).
 func TestAdminCommands(t *testing.T) {
-	env := testEnv(t, nil)
+	t.Run("SQLite", func(t *testing.T) { testAdminCommands(t, testEnv(t, nil)) })
+	t.Run("Postgres", func(t *testing.T) {
+		pgtest.SkipIfUnset(t)
+		testAdminCommands(t, testEnv(t, map[string]string{
+			"AUTH_DATABASE_URL": pgtest.DSN(t),
+			// Explicit: with no SQLite file the development key would be
+			// kept in the working directory.
+			"AUTH_JWT_SECRET": "admin-test-secret-0123456789-abcdefghij",
+		}))
+	})
+}
+
+func testAdminCommands(t *testing.T, env map[string]string) {
 	s := startServer(t, env)
 
 	out, _, err := runCmd(t, env, testPassword+"\n", "user", "create", "--email", "Bob@Example.com", "--first-name", "Bob")
