@@ -337,3 +337,22 @@ func TestProcsBesideHashing(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminUnreachableDatabase: an administrative command on a database
+// that does not answer fails at once with a clear error, and never prints
+// the URL's password.
+func TestAdminUnreachableDatabase(t *testing.T) {
+	env := testEnv(t, map[string]string{
+		// Port 1 on loopback: nothing listens there, the dial is refused.
+		"AUTH_DATABASE_URL": "postgres://admin:Sup3r-Secret-Pw@127.0.0.1:1/auth?sslmode=disable&connect_timeout=2",
+	})
+	for _, args := range [][]string{{"user", "list"}, {"user", "show", "a@example.com"}, {"session", "revoke-all", "a@example.com"}} {
+		out, errOut, err := runCmd(t, env, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "unavailable") {
+			t.Errorf("%v on an unreachable database = %v, want a service unavailable error", args, err)
+		}
+		if err != nil && strings.Contains(err.Error()+out+errOut, "Sup3r-Secret-Pw") {
+			t.Errorf("%v printed the database password", args)
+		}
+	}
+}
