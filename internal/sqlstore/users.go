@@ -106,14 +106,7 @@ func (s *Store) setUserActiveThenRead(ctx context.Context, id int64, active bool
 		u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, id))
 		return err
 	})
-	switch {
-	case err == nil:
-		return u, nil
-	case errors.Is(err, sql.ErrNoRows):
-		return auth.User{}, auth.ErrUserNotFound
-	default:
-		return auth.User{}, s.wrap("set user active", err)
-	}
+	return s.userResult("set user active", u, err)
 }
 
 func (s *Store) oneUser(ctx context.Context, op string, query func(*statements) *sql.Row) (auth.User, error) {
@@ -122,6 +115,12 @@ func (s *Store) oneUser(ctx context.Context, op string, query func(*statements) 
 		return auth.User{}, s.wrap(op, err)
 	}
 	u, err := scanUser(query(q))
+	return s.userResult(op, u, err)
+}
+
+// userResult is the outcome of reading one user row: no row is
+// ErrUserNotFound, any other error is op's.
+func (s *Store) userResult(op string, u auth.User, err error) (auth.User, error) {
 	switch {
 	case err == nil:
 		return u, nil
