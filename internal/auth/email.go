@@ -32,6 +32,12 @@ func NormalizeEmail(s string) (string, string) {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return "", "must not contain spaces or control characters"
 		}
+		// Invisible format characters (zero-width space and joiners,
+		// bidirectional overrides, the soft hyphen) would let one
+		// address be registered again looking exactly like another.
+		if unicode.Is(unicode.Cf, r) {
+			return "", "must not contain invisible formatting characters"
+		}
 	}
 	addr, err := mail.ParseAddress(s)
 	// Equality with the input refuses display names, angle brackets and

@@ -15,6 +15,12 @@ func TestNormalizeEmail(t *testing.T) {
 		{"alice@example.com", "alice@example.com", false},
 		{"  Alice@Example.COM\t", "alice@example.com", false},
 		{"user+tag@sub.example.org", "user+tag@sub.example.org", false},
+		// Look-alikes of alice@example.com made with invisible characters.
+		{"ali\u200bce@example.com", "", true},
+		{"\u202ealice@example.com", "", true},
+		{"alice@exam\u00adple.com", "", true},
+		{"alice\u2060@example.com", "", true},
+		{"zoë@example.com", "zoë@example.com", false},
 		{long + "@example.com", long + "@example.com", false},
 		{long + "a@example.com", "", true},
 		{strings.Repeat("a", 60) + "@" + strings.Repeat("b", 190) + ".com", "", true},
