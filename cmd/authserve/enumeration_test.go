@@ -173,6 +173,10 @@ func TestLoginRevealsNoAccount(t *testing.T) {
 		t.Errorf("right password after %d failures = %d %s, want 429", threshold, r.status, r.body)
 	}
 	// The logs tell the two apart (for the operator), masking the email.
+	// All 11 failures are logged, but perhaps not yet written out.
+	s.Logs.waitFor(t, "11 failed logins", func(logs string) bool {
+		return strings.Count(logs, `"event":"user.login_failed"`) >= 2*threshold+5
+	})
 	reasons := map[string]int{}
 	for _, l := range s.Logs.lines(t) {
 		if l["event"] == "user.login_failed" {

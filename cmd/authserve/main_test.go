@@ -33,6 +33,25 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitFor returns the logs once they satisfy ok, or fails the test after a
+// few seconds. A response can reach the client before its log lines do:
+// the access line is written after the response, and the sink writes
+// asynchronously, so checks of log content must wait for it.
+func (b *syncBuffer) waitFor(t testing.TB, what string, ok func(logs string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logs := b.String()
+		if ok(logs) {
+			return logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs never showed %s:\n%s", what, logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // lines decodes every JSON log line written so far.
 func (b *syncBuffer) lines(t testing.TB) []map[string]any {
 	t.Helper()
