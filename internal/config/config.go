@@ -130,7 +130,8 @@ type Config struct {
 	// LockoutDuration is how long a lock lasts.
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"15m"`
 	// RedisURL (redis:// or rediss://) holds rate-limit and lockout state
-	// shared by all replicas; empty keeps that state in process.
+	// shared by all replicas; empty keeps rate limits in process and
+	// lockout counters in the database.
 	RedisURL SecretURL `env:"AUTH_REDIS_URL"`
 
 	// LogLevel is the lowest level logged.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authserve/authserve/internal/fallback"
 )
 
 // logBuffer collects log output from concurrent goroutines.
@@ -120,8 +122,7 @@ func TestFallbackOutageAndRecovery(t *testing.T) {
 	local := newTestMemory(t, 1000, defaultMaxKeys, clock)
 	logger, logs := newLogger()
 	var served atomic.Int64
-	l := NewFallback(primary, local, logger, func() { served.Add(1) }).(*fallback)
-	l.now = clock.Now
+	l := newFallback(primary, local, fallback.Options{Name: "rate limiter", To: "in-process", Logger: logger, OnFallback: func() { served.Add(1) }, Now: clock.Now})
 	ctx := context.Background()
 
 	type want struct{ primaryCalls, served, down, up int64 }
@@ -181,7 +182,7 @@ func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
 	if got := logs.count(downMsg); got != 0 {
 		t.Errorf("%q logged %d times after a cancelled call, want 0", downMsg, got)
 	}
-	if l.(*fallback).down.Load() {
+	if l.(*fallbackLimiter).sw.Down() {
 		t.Errorf("primary marked down after the caller cancelled, want up")
 	}
 }
@@ -190,9 +191,8 @@ func TestFallbackWithRedis(t *testing.T) {
 	c := testRedis(t)
 	primary := &switchable{inner: NewRedis(c, 5, testPrefix(t, c))}
 	logger, logs := newLogger()
-	l := NewFallback(primary, newTestMemory(t, 5, defaultMaxKeys, newFakeClock()), logger, nil).(*fallback)
 	clock := newFakeClock()
-	l.now = clock.Now
+	l := newFallback(primary, newTestMemory(t, 5, defaultMaxKeys, newFakeClock()), fallback.Options{Name: "rate limiter", To: "in-process", Logger: logger, Now: clock.Now})
 	ctx := context.Background()
 	for range 3 {
 		l.Allow(ctx, "k")
