@@ -31,8 +31,9 @@ type Store interface {
 	// trip: ErrUserNotFound when the user is gone, ErrSessionRevoked when
 	// the session is missing, revoked or past its deadline at now.
 	UserForSession(ctx context.Context, userID int64, sessionID string, now time.Time) (User, error)
-	// Rotate spends a refresh token and issues its successor atomically;
-	// see Rotation for the rules.
+	// Rotate spends a refresh token and issues its successor atomically:
+	// it reads the token, its session and user, asks PlanRotation what to
+	// do and does it, all in one transaction.
 	Rotate(ctx context.Context, r Rotation) (Rotated, error)
 	// RevokeSessionByToken revokes the session of the refresh token with
 	// this hash; ErrNotFound when no token has it.
@@ -51,7 +52,8 @@ type Store interface {
 }
 
 // Rotation asks Store.Rotate to spend the token whose hash is PresentedHash
-// and issue Next in its place, in one transaction:
+// and issue Next in its place, in one transaction. The rules, which
+// PlanRotation decides (but for the first, the store's own lookup):
 //
 //   - no token with that hash: ErrInvalidToken;
 //   - already spent more than Grace ago (or at all when Grace is 0): the
