@@ -14,7 +14,6 @@ import (
 
 	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/clientip"
-	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/httpapi"
 	"github.com/authserve/authserve/internal/ratelimit"
 )
@@ -33,9 +32,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	}
 	defer sink.Close()
-	if err := checkProductionKeys(cfg); err != nil {
-		return err
-	}
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(procsBesideHashing(defaultProcs, cfg.HashConcurrency))
 	}
@@ -86,10 +82,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		logger.Error("listen failed", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	db, _ := cfg.Database()
 	logger.Info("authserve listening",
 		slog.String("addr", ln.Addr().String()), slog.String("version", version),
-		slog.String("database", db.Driver), slog.String("signing_alg", a.keys.Algorithm()),
+		slog.String("database", cfg.DB.Driver()), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
 	errc := make(chan error, 1)
@@ -131,16 +126,6 @@ var defaultProcs = runtime.GOMAXPROCS(0)
 // the hashes still get all the CPU that nothing else wants.
 func procsBesideHashing(procs, hashSlots int) int {
 	return procs + max(hashSlots, 0)
-}
-
-// checkProductionKeys refuses development defaults in production. Config
-// validation checks this too; keeping it here makes the rule visible where
-// keys are chosen.
-func checkProductionKeys(cfg config.Config) error {
-	if cfg.IsProduction() && cfg.JWTSecret == "" && cfg.JWTPrivateKeyFile == "" {
-		return exitError{code: 1, msg: "AUTH_JWT_SECRET: production needs AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE"}
-	}
-	return nil
 }
 
 // newLimiter builds the per-client rate limiter: in process, or in Redis
