@@ -86,29 +86,6 @@ type Rotated struct {
 	Token   RefreshToken
 }
 
-// LockoutBusyRetry is what Lockout.Reserve returns when a key is not
-// locked but its remaining attempts are all in progress: they end within a
-// password check, so a short wait tells whether they locked the key or
-// freed it. Every implementation answers the same.
-const LockoutBusyRetry = time.Second
-
-// Lockout counts login attempts per key (an email, or an email and client
-// address) atomically, so that parallel guesses cannot exceed the limit.
-// A key's state expires lockFor after its last change.
-type Lockout interface {
-	// Reserve counts one attempt in progress against key. It returns a
-	// positive retry-after, counting nothing, when key is locked (the rest
-	// of the lock) or when limit attempts are already counted
-	// (LockoutBusyRetry).
-	Reserve(ctx context.Context, key string, limit int, lockFor time.Duration, now time.Time) (time.Duration, error)
-	// Fail turns a reserved attempt into a failure; when the count reaches
-	// limit the key is locked for lockFor and locked reports true (once).
-	Fail(ctx context.Context, key string, limit int, lockFor time.Duration, now time.Time) (locked bool, err error)
-	// Succeed ends a reserved attempt that succeeded: reset clears the key,
-	// otherwise only the reservation is released.
-	Succeed(ctx context.Context, key string, reset bool) error
-}
-
 // Observer receives the domain's measurements; metrics adapters implement
 // it. Every method must be cheap and safe for concurrent use.
 type Observer interface {

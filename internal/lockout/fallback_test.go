@@ -1,44 +1,21 @@
 package lockout
 
 import (
-	"bytes"
+	"github.com/authserve/authserve/internal/logtest"
+
 	"context"
 	"errors"
-	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/fallback"
 	"github.com/authserve/authserve/internal/lockouttest"
-	"github.com/redis/go-redis/v9"
 )
-
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(msg string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), msg)
-}
-
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewTextHandler(b, nil)), b
-}
 
 // switchable is a primary whose failure a test turns on and off.
 type switchable struct {
@@ -101,7 +78,7 @@ func TestFallbackConformance(t *testing.T) {
 func TestFallbackClosedPort(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
-	logger, logs := newLogger()
+	logger, logs := logtest.NewLogger()
 	l := NewFallback(NewRedis(c, "closed:"), testLockout(t, testRedis(t)), logger)
 	now := time.Now()
 
@@ -126,7 +103,7 @@ func TestFallbackClosedPort(t *testing.T) {
 	if got := granted.Load(); got != 5 {
 		t.Errorf("parallel Reserve(limit 5) during outage granted %d, want 5", got)
 	}
-	if got := logs.count(downMsg); got != 1 {
+	if got := logs.Count(downMsg); got != 1 {
 		t.Errorf("%q logged %d times, want 1", downMsg, got)
 	}
 }
@@ -136,7 +113,7 @@ func TestFallbackOutageAndRecovery(t *testing.T) {
 	c := testRedis(t)
 	primary := &switchable{inner: testLockout(t, c)}
 	local := testLockout(t, c)
-	logger, logs := newLogger()
+	logger, logs := logtest.NewLogger()
 	clock := time.Now().Truncate(time.Second)
 	l := newFallback(primary, local, fallback.Options{Name: "lockout", To: "the database", Logger: logger, Now: func() time.Time { return clock }})
 	const key = "a@example.com|198.51.100.7"
@@ -144,7 +121,7 @@ func TestFallbackOutageAndRecovery(t *testing.T) {
 	type want struct{ primaryCalls, down, up int }
 	check := func(step string, w want) {
 		t.Helper()
-		got := want{int(primary.calls.Load()), logs.count(downMsg), logs.count(upMsg)}
+		got := want{int(primary.calls.Load()), logs.Count(downMsg), logs.Count(upMsg)}
 		if got != w {
 			t.Errorf("%s: (primary calls, down logs, up logs) = %+v, want %+v", step, got, w)
 		}
@@ -191,14 +168,14 @@ func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
 	c := testRedis(t)
 	primary := &switchable{inner: testLockout(t, c)}
 	primary.fail.Store(true)
-	logger, logs := newLogger()
+	logger, logs := logtest.NewLogger()
 	l := NewFallback(primary, testLockout(t, c), logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// The fallback (Redis here) sees the cancelled context too: what it
 	// answers does not matter, only that the primary is not taken down.
 	_, _ = l.Reserve(ctx, "k", 5, time.Minute, time.Now())
-	if got := logs.count(downMsg); got != 0 {
+	if got := logs.Count(downMsg); got != 0 {
 		t.Errorf("%q logged %d times after a cancelled call, want 0", downMsg, got)
 	}
 	if l.(*fallbackLockout).sw.Down() {
