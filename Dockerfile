@@ -9,9 +9,10 @@
 # Other sub-commands run the same way: docker run --rm authserve:v1.2.3 version.
 # See docs/deployment.md.
 
-# Match the go directive of go.mod: the golang images set GOTOOLCHAIN=local,
-# so an older Go would refuse to build rather than download a newer one.
-ARG GO_VERSION=1.26.8
+# Match the toolchain line of go.mod (the patched Go; see `make vulncheck`):
+# the golang images set GOTOOLCHAIN=local, so an older Go would refuse to
+# build rather than download a newer one.
+ARG GO_VERSION=1.27.3
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
