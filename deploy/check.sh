@@ -159,7 +159,7 @@ build=$(grep -E 'go build' <<<"$df")
 for flag in 'CGO_ENABLED=0' '-trimpath' '-s -w' '-X main.version='; do
   [[ $build == *"$flag"* ]] && ok "go build uses $flag" || fail "go build lacks $flag"
 done
-check "cmd/authserve has the variable main.version that -X sets" grep -qE '^var version\b' "$root"/cmd/authserve/*.go
+check "cmd/authserve has the variable main.version that -X sets" grep -qE '^(var )?[[:space:]]*version[[:space:]]+='  "$root"/cmd/authserve/*.go
 gomod_go=$(awk '$1 == "go" { print $2 }' "$root/go.mod")
 gomod_toolchain=$(awk '$1 == "toolchain" { sub("^go", "", $2); print $2 }' "$root/go.mod")
 image_go=$(grep -oE '^ARG GO_VERSION=[0-9.]+' <<<"$df" | cut -d= -f2)
