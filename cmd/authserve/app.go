@@ -98,14 +98,17 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		opt.ContextTimeoutEnabled = true
 		redis.SetLogger(redisLogger{logger})
 		a.redis = redis.NewClient(opt)
-		// Nothing waits for Redis, but an operator should hear at once
-		// that the shared state is not shared yet.
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		if err := a.redis.Ping(pctx).Err(); err != nil {
-			logger.Warn("Redis does not answer at start-up; rate limits and lockout counters fall back to this process and the database until it does",
-				slog.String("error", err.Error()))
-		}
-		cancel()
+		// Nothing waits for Redis (start-up does not either), but an
+		// operator should hear at once that the shared state is not shared
+		// yet.
+		go func(rc *redis.Client) {
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			if err := rc.Ping(pctx).Err(); err != nil && ctx.Err() == nil {
+				logger.Warn("Redis does not answer at start-up; rate limits and lockout counters fall back to this process and the database until it does",
+					slog.String("error", err.Error()))
+			}
+		}(a.redis)
 	}
 	a.store = breaker.NewStore(a.db, counters, breaker.Options{
 		Timeout:     cfg.DBTimeout,

@@ -12,8 +12,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/clientip"
+	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/httpapi"
 	"github.com/authserve/authserve/internal/ratelimit"
 )
@@ -35,8 +37,40 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(procsBesideHashing(defaultProcs, cfg.HashConcurrency))
 	}
+	// The listener comes first: the liveness probe answers while the rest
+	// is built (migrations, the API and its OpenAPI document, keys), and
+	// requests that arrive meanwhile wait for it (httpapi.Starting).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		logger.Error("listen failed", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	gate := httpapi.NewStarting(httpapi.StartingOptions{
+		Logger:   logger,
+		ClientIP: clientip.NewResolver(cfg.TrustedProxies).ClientIP,
+	})
+	srv := newHTTPServer(ctx, cfg, logger, gate)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("authserve listening",
+		slog.String("addr", ln.Addr().String()), slog.String("version", version),
+		slog.String("database", cfg.DB.Driver()), slog.Duration("startup", time.Since(start)))
+	if afterListen != nil {
+		afterListen()
+	}
+	// Registration's common-password list is sorted off the start-up path.
+	go auth.PreparePasswordPolicy()
+
 	a, err := newApp(ctx, cfg, logger, sink, true)
 	if err != nil {
+		gate.Fail()
+		srv.Close()
+		<-errc
+		if ctx.Err() != nil {
+			// Stopped (SIGTERM) while starting: a clean exit, as after it.
+			logger.Info("stopped during start-up", slog.String("reason", err.Error()))
+			return nil
+		}
 		// A bad setting is said once, by main, naming the variable; only
 		// an unexpected failure is logged too.
 		if !errors.As(err, new(exitError)) {
@@ -51,19 +85,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if mem != nil {
 		defer mem.Close()
 	}
-	srv := a.newServer(ctx, a.newHandler(limiter))
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		logger.Error("listen failed", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	logger.Info("authserve listening",
-		slog.String("addr", ln.Addr().String()), slog.String("version", version),
-		slog.String("database", cfg.DB.Driver()), slog.String("signing_alg", a.keys.Algorithm()),
-		slog.Duration("startup", time.Since(start)))
+	gate.Ready(a.newHandler(limiter))
+	logger.Info("authserve ready",
+		slog.String("signing_alg", a.keys.Algorithm()), slog.Duration("startup", time.Since(start)))
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
 	// Start-up's garbage (migrations, the OpenAPI document, key parsing)
 	// would otherwise stay resident until the runtime's scavenger returns
@@ -77,6 +102,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	a.shutdown(srv, errc)
 	return nil
 }
+
+// afterListen, when not nil, runs once the listener answers: the profiling
+// build (profile.go, -tags profile) ends its start-up profile there.
+var afterListen func()
 
 // newHandler builds the HTTP API on the app's service.
 func (a *app) newHandler(limiter ratelimit.Limiter) http.Handler {
@@ -95,10 +124,10 @@ func (a *app) newHandler(limiter ratelimit.Limiter) http.Handler {
 	})
 }
 
-// newServer wraps handler in an http.Server with the configured timeouts;
-// its requests' contexts outlive ctx, so that shutdown drains them.
-func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server {
-	cfg := a.cfg
+// newHTTPServer wraps handler in an http.Server with the configured
+// timeouts; its requests' contexts outlive ctx, so that shutdown drains
+// them.
+func newHTTPServer(ctx context.Context, cfg config.Config, log *slog.Logger, handler http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
@@ -109,7 +138,7 @@ func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server 
 		// "OPTIONS *" would otherwise be answered by net/http itself,
 		// without our headers, request id or problem JSON.
 		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:                  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 }

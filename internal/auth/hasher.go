@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -29,13 +32,39 @@ func NewHasher(cost, concurrency int, queueTimeout time.Duration, obs Observer) 
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	// The dummy hash has the configured cost so comparing against it for an
-	// unknown email takes as long as a real comparison.
-	dummy, err := bcrypt.GenerateFromPassword([]byte("authserve dummy password for timing"), cost)
+	dummy, err := dummyHash(cost)
 	if err != nil {
 		return nil, err
 	}
 	return &Hasher{cost: cost, slots: make(chan struct{}, concurrency), wait: queueTimeout, obs: obs, dummy: dummy, nowFunc: time.Now}, nil
+}
+
+// bcryptBase64 is bcrypt's own base64 alphabet (not RFC 4648's), without
+// padding, as in a modular crypt string.
+var bcryptBase64 = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789").WithPadding(base64.NoPadding)
+
+// dummyHash returns a well-formed bcrypt hash at cost whose salt and digest
+// are random bytes. Comparing any password against it runs the full key
+// schedule at cost (bcrypt derives the digest from the password and the
+// salt, then compares), so an unknown email costs what a real account
+// does; and it matches no password, since no password is known to produce
+// a random digest (a chance of 2^-184, and Compare refuses a dummy match
+// anyway). Computing a real hash instead would cost one bcrypt at cost
+// before the listener could answer: 250 ms at the default cost 12.
+func dummyHash(cost int) ([]byte, error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, bcrypt.InvalidCostError(cost)
+	}
+	var salt [16]byte // bcrypt's salt
+	var sum [23]byte  // the 23 digest bytes a bcrypt string carries
+	_, _ = rand.Read(salt[:]) // crypto/rand.Read never fails (Go 1.24+)
+	_, _ = rand.Read(sum[:])
+	h := []byte(fmt.Sprintf("$2a$%02d$%s%s", cost, bcryptBase64.EncodeToString(salt[:]), bcryptBase64.EncodeToString(sum[:])))
+	// The bcrypt package itself must read it as a hash of that cost.
+	if c, err := bcrypt.Cost(h); err != nil || c != cost {
+		return nil, fmt.Errorf("dummy bcrypt hash not well-formed (cost %d): %v", c, err)
+	}
+	return h, nil
 }
 
 // Hash returns the bcrypt hash of an already normalised password.

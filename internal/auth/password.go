@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -28,21 +29,28 @@ type PasswordPolicy struct {
 // commonPasswords is the zxcvbn password frequency list (about 30,000
 // entries, lower case) shipped by github.com/trustelem/zxcvbn (MIT), sorted
 // for binary search: half the memory of a map, and a lookup is only made
-// at registration.
-var commonPasswords = func() []string {
+// at registration. It is sorted on first use, not at package init, where
+// it cost start-up tens of milliseconds; PreparePasswordPolicy sorts it
+// ahead of the first registration.
+var commonPasswords = sync.OnceValue(func() []string {
 	list := slices.Clone(frequency.FrequencyLists["passwords"])
 	slices.Sort(list)
 	return slices.Compact(list)
-}()
+})
+
+// PreparePasswordPolicy readies the common-password list, so that the
+// first registration does not pay for it. The server calls it once its
+// listener answers; calling it again costs nothing.
+func PreparePasswordPolicy() { commonPasswords() }
 
 // isCommon reports whether p, compared case-insensitively, is on the list.
 func isCommon(p string) bool {
-	_, found := slices.BinarySearch(commonPasswords, strings.ToLower(p))
+	_, found := slices.BinarySearch(commonPasswords(), strings.ToLower(p))
 	return found
 }
 
 // CommonPasswordCount reports the size of the embedded common-password list.
-func CommonPasswordCount() int { return len(commonPasswords) }
+func CommonPasswordCount() int { return len(commonPasswords()) }
 
 // NormalizePassword applies Unicode NFKC so that visually identical
 // passwords typed on different keyboards hash alike. It never trims.
