@@ -55,8 +55,8 @@ func dummyHash(cost int) ([]byte, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, bcrypt.InvalidCostError(cost)
 	}
-	var salt [16]byte // bcrypt's salt
-	var sum [23]byte  // the 23 digest bytes a bcrypt string carries
+	var salt [16]byte         // bcrypt's salt
+	var sum [23]byte          // the 23 digest bytes a bcrypt string carries
 	_, _ = rand.Read(salt[:]) // crypto/rand.Read never fails (Go 1.24+)
 	_, _ = rand.Read(sum[:])
 	h := []byte(fmt.Sprintf("$2a$%02d$%s%s", cost, bcryptBase64.EncodeToString(salt[:]), bcryptBase64.EncodeToString(sum[:])))
