@@ -72,7 +72,7 @@ func (s *Store) UserForSession(ctx context.Context, userID int64, sessionID stri
 	var u auth.User
 	var live int64
 	dest := append(userDest(&u), &live)
-	err = q.userForSession.QueryRowContext(ctx, s.d.ts(now), sessionID, userID).Scan(dest...)
+	err = q.userForSession.QueryRowContext(ctx, sessionID, s.d.ts(now), userID).Scan(dest...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return auth.User{}, auth.ErrUserNotFound
