@@ -116,6 +116,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		OpenTimeout: cfg.BreakerOpenTimeout,
 		Logger:      logger,
 		Observer:    a.metrics,
+		// Every sqlstore driver honours its context's deadline.
+		InlineCalls: true,
 	})
 	var lock auth.Lockout = a.store
 	if a.redis != nil {

@@ -74,6 +74,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer receives call outcomes and state changes; nil ignores them.
 	Observer Observer
+	// InlineCalls runs each call on its caller's goroutine instead of a
+	// goroutine of its own. Set it only for an inner store that honours
+	// its context's deadline (every sqlstore driver does: pgx and the
+	// MySQL driver close the connection, modernc interrupts SQLite): a
+	// call that ignored it would hold its caller past Timeout. It saves a
+	// goroutine, a channel and a result per call on the hottest path.
+	InlineCalls bool
 	// Now is the clock used for Retry-After hints; nil means time.Now. The
 	// breaker itself always runs on the real clock (gobreaker has no clock
 	// injection).
@@ -105,6 +112,7 @@ type Store struct {
 	cb      *gobreaker.TwoStepCircuitBreaker[struct{}]
 	timeout time.Duration
 	open    time.Duration
+	inline  bool
 	log     *slog.Logger
 	obs     Observer
 	now     func() time.Time
@@ -156,6 +164,7 @@ func NewStore(inner auth.Store, lock auth.Lockout, o Options) *Store {
 		lock:    lock,
 		timeout: o.Timeout,
 		open:    o.OpenTimeout,
+		inline:  o.InlineCalls,
 		log:     o.Logger,
 		obs:     o.Observer,
 		now:     o.Now,
@@ -264,10 +273,10 @@ func (p *panicError) Unwrap() error {
 	return err
 }
 
-// call runs fn through the breaker with the per-call deadline. It returns by
-// the deadline even when fn ignores its context; fn then finishes in the
-// background and its result is dropped (its context is already canceled, so
-// a well-behaved driver rolls back).
+// call runs fn through the breaker with the per-call deadline. Unless
+// InlineCalls is set it returns by the deadline even when fn ignores its
+// context; fn then finishes in the background and its result is dropped
+// (its context is already canceled, so a well-behaved driver rolls back).
 func call[T any](ctx context.Context, s *Store, op string, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	start := time.Now()
@@ -285,26 +294,18 @@ func call[T any](ctx context.Context, s *Store, op string, fn func(context.Conte
 
 	cctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	ch := make(chan result[T], 1) // buffered: a late goroutine must not block forever
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				ch <- result[T]{panic: &panicError{value: p, stack: debug.Stack()}}
-			}
-		}()
-		v, err := fn(cctx)
-		ch <- result[T]{v: v, err: err}
-	}()
-
 	var r result[T]
-	select {
-	case r = <-ch:
-	case <-cctx.Done():
-		select {
-		case r = <-ch: // finished right at the deadline: keep its answer
-		default:
-			r.err = cctx.Err()
+	if s.inline {
+		r = callInline(cctx, fn)
+		if r.err != nil && cctx.Err() != nil && (errors.Is(r.err, auth.ErrDatabase) || errors.Is(r.err, auth.ErrUnavailable)) &&
+			!errors.Is(r.err, context.DeadlineExceeded) && !errors.Is(r.err, context.Canceled) {
+			// A driver interrupted by the deadline reports it its own way
+			// ("interrupted"); the breaker must see the deadline, as the
+			// goroutine form does.
+			r.err = fmt.Errorf("%w: %w", cctx.Err(), r.err)
 		}
+	} else {
+		r = callInGoroutine(cctx, fn)
 	}
 	d := time.Since(start)
 
@@ -338,6 +339,45 @@ func call[T any](ctx context.Context, s *Store, op string, fn func(context.Conte
 		done(r.err)
 		s.obs.DBCall(op, d, OutcomeFailure)
 		return zero, &auth.RetryError{Kind: auth.ErrUnavailable, RetryAfter: s.failureRetryAfter(), Cause: fmt.Errorf("%s: %w", op, r.err)}
+	}
+}
+
+// callInline runs fn on the caller's goroutine, catching a panic as the
+// goroutine form does.
+func callInline[T any](ctx context.Context, fn func(context.Context) (T, error)) (r result[T]) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = result[T]{panic: &panicError{value: p, stack: debug.Stack()}}
+		}
+	}()
+	v, err := fn(ctx)
+	return result[T]{v: v, err: err}
+}
+
+// callInGoroutine runs fn on a goroutine of its own and returns by ctx's
+// deadline even when fn ignores ctx: fn then finishes in the background
+// and its result is dropped.
+func callInGoroutine[T any](ctx context.Context, fn func(context.Context) (T, error)) result[T] {
+	ch := make(chan result[T], 1) // buffered: a late goroutine must not block forever
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- result[T]{panic: &panicError{value: p, stack: debug.Stack()}}
+			}
+		}()
+		v, err := fn(ctx)
+		ch <- result[T]{v: v, err: err}
+	}()
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		select {
+		case r := <-ch: // finished right at the deadline: keep its answer
+			return r
+		default:
+			return result[T]{err: ctx.Err()}
+		}
 	}
 }
 
