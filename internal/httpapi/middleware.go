@@ -129,22 +129,20 @@ func (s *server) logAccess(rec *responseRecorder, r *http.Request, st *requestSt
 	if status >= 500 || st.cause != nil {
 		level = slog.LevelError
 	}
-	attrs := make([]slog.Attr, 0, 9)
-	attrs = append(attrs,
-		slog.String("request_id", st.id),
-		slog.String("method", r.Method),
+	line := logging.AccessLine{
+		Level:     level,
+		RequestID: st.id,
+		Method:    r.Method,
 		// The path only: a query string may carry tokens.
-		slog.String("path", clip(r.URL.Path)),
-		slog.Int("status", status),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		slog.String("client_ip", st.clientIP),
-		slog.String("user_agent", clip(st.userAgent)),
-		slog.Int64("bytes", rec.bytes),
-	)
-	if uid, ok := st.fields.UserID(); ok {
-		attrs = append(attrs, slog.Int64("user_id", uid))
+		Path:       clip(r.URL.Path),
+		Status:     status,
+		DurationMS: float64(d.Microseconds()) / 1000,
+		ClientIP:   st.clientIP,
+		UserAgent:  clip(st.userAgent),
+		Bytes:      rec.bytes,
 	}
-	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	line.UserID, line.HasUserID = st.fields.UserID()
+	logging.LogAccess(r.Context(), s.log, &line)
 	if s.observe != nil {
 		route := st.route
 		if route == "" {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -25,13 +26,30 @@ func NewHandler(w io.Writer, level slog.Leveler, format string) (slog.Handler, e
 		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
+	// One lock for slog's lines and the access lines' fast path, which
+	// writes to w itself: w need not be safe for concurrent use.
+	lw := &lockedWriter{w: w}
+	w = lw
 	var inner slog.Handler
 	if format == "text" {
 		inner = slog.NewTextHandler(w, opts)
 	} else {
+		format = "json"
 		inner = slog.NewJSONHandler(w, opts)
 	}
-	return &handler{inner: inner}, nil
+	return &handler{inner: inner, w: lw, format: format}, nil
+}
+
+// lockedWriter serialises the writes of the handlers sharing it.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // handler adds the context's request and user ids to each record. It keeps
@@ -42,6 +60,10 @@ type handler struct {
 	inner  slog.Handler
 	attrs  []slog.Attr // before any group
 	groups []group     // open groups, outermost first
+	// w and format serve the access lines' fast path (access.go), which
+	// writes whole lines to w itself.
+	w      *lockedWriter
+	format string
 }
 
 type group struct {
@@ -55,7 +77,7 @@ func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	if len(as) == 0 {
 		return h
 	}
-	h2 := &handler{inner: h.inner, attrs: h.attrs, groups: slices.Clone(h.groups)}
+	h2 := &handler{inner: h.inner, attrs: h.attrs, groups: slices.Clone(h.groups), w: h.w, format: h.format}
 	if n := len(h2.groups); n > 0 {
 		h2.groups[n-1].attrs = append(slices.Clip(h2.groups[n-1].attrs), as...)
 	} else {
@@ -68,7 +90,7 @@ func (h *handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
-	return &handler{inner: h.inner, attrs: h.attrs, groups: append(slices.Clip(h.groups), group{name: name})}
+	return &handler{inner: h.inner, attrs: h.attrs, groups: append(slices.Clip(h.groups), group{name: name}), w: h.w, format: h.format}
 }
 
 func (h *handler) Handle(ctx context.Context, r slog.Record) error {
