@@ -28,7 +28,7 @@ VULNDB_DIR ?= $(CURDIR)/bin/vulndb-$(VULNDB_VERSION)
 COVER_MIN ?= 80
 FUZZTIME ?= 30s
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi tidy vulncheck check ci
+.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-quick gobench bench-once loadbench fuzz openapi tidy vulncheck check ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -64,7 +64,27 @@ lint: ## gofmt, go vet, staticcheck and golangci-lint (depguard: the import dire
 fmt: ## format the code
 	gofmt -w .
 
-bench: ## Go benchmarks with allocations
+BENCH_OUT ?= docs/performance
+BENCH_ENGINES ?= sqlite,postgres
+BENCH_ENV ?=
+
+bench: ## the README's performance table: authbench suite (3 passes, ~8 min), JSON, chart, README regenerated
+	$(MAKE) bench-run BENCH_MODE=full
+
+bench-quick: ## the same set once with 2 s phases (~2 min), into bin/bench-quick; the README is left alone
+	$(MAKE) bench-run BENCH_MODE=quick BENCH_OUT=bin/bench-quick BENCH_README=
+
+BENCH_README ?= README.md
+bench-run:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/authserve ./cmd/authserve
+	$(GO) build -o bin/authceiling ./cmd/authceiling
+	$(GO) build -o bin/authbench ./cmd/authbench
+	mkdir -p $(BENCH_OUT)
+	bin/authbench suite --mode $(BENCH_MODE) --engines $(BENCH_ENGINES) --postgres-url '$(PG_URL)' \
+	  $(if $(BENCH_ENV),--env '$(BENCH_ENV)') --json $(BENCH_OUT)/bench.json --svg $(BENCH_OUT)/bench.svg | tee $(BENCH_OUT)/bench.txt
+	$(if $(BENCH_README),bin/authbench readme --json $(BENCH_OUT)/bench.json $(BENCH_README))
+
+gobench: ## Go benchmarks with allocations
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 bench-once: ## every benchmark once, so that none can rot

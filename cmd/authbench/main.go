@@ -55,6 +55,17 @@
 // prints and writes one report whose every figure is the median of the
 // runs' figures, phase by phase (bench/load.sh runs the whole procedure).
 //
+// The side-by-side set behind the README's performance table (make bench):
+//
+//	authbench suite --authserve bin/authserve --ceiling bin/authceiling \
+//	    --mode full|quick --json docs/performance/bench.json --svg docs/performance/bench.svg
+//	authbench readme --json docs/performance/bench.json README.md
+//
+// For each engine and pass: start-up of fresh servers (spawn → first 200
+// on /healthz and on /readyz, idle RSS), GET /api/auth/me with info and warn
+// logging and against the ceiling reference (cmd/authceiling), login at 8
+// and 64 clients with the bcrypt bound read around it (suite.go).
+//
 // Single measurements:
 //
 //	authbench --phases login:8                    # login efficiency at 8 clients
@@ -156,8 +167,15 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 // run parses args, runs the benchmark and writes its results; an
 // interrupted run still prints and writes what it measured.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "median" {
-		return runMedian(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "median":
+			return runMedian(args[1:], stdout, stderr)
+		case "suite":
+			return runSuite(ctx, args[1:], stdout, stderr)
+		case "readme":
+			return runReadme(args[1:], stderr)
+		}
 	}
 	o, err := parseArgs(args, stderr)
 	if err != nil {

@@ -63,6 +63,10 @@ type Config struct {
 	ProbeInterval time.Duration
 	// Progress receives one line per step; nil discards them.
 	Progress io.Writer
+	// Bearer, when set, is the access token of every me request, so that
+	// me phases need no registered users and no login: a server that only
+	// checks tokens (the ceiling reference, cmd/authceiling) can be driven.
+	Bearer string
 }
 
 // NewRunID returns a short random identifier for a run.
@@ -90,7 +94,7 @@ func (c *Config) validate() error {
 		if p.Concurrency < 1 || p.Concurrency > MaxConcurrency {
 			bad("phase %v: concurrency outside 1..%d", p, MaxConcurrency)
 		}
-		if p.Kind.needsUsers() && c.Users < 1 {
+		if p.Kind.needsUsers() && c.Users < 1 && (p.Kind != KindMe || c.Bearer == "") {
 			bad("phase %v needs registered users: set users to at least 1", p)
 		}
 	}
@@ -194,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Bound = &b
 	r.logf("bcrypt bound: %.1f hashes/s (%d in %.2fs, %.1f ms per hash per core)", b.PerSecond, b.Hashes, b.Seconds, b.HashMS)
 
-	if slices.ContainsFunc(cfg.Phases, func(p Phase) bool { return p.Kind.needsUsers() }) {
+	if slices.ContainsFunc(cfg.Phases, func(p Phase) bool { return p.Kind.needsUsers() && (p.Kind != KindMe || cfg.Bearer == "") }) {
 		if err := r.registerUsers(ctx); err != nil {
 			return rep, err
 		}
@@ -554,6 +558,12 @@ func (r *runner) makeTasks(ctx context.Context, idx int, p Phase) ([]task, error
 			tasks[w] = &getTask{r: r, url: r.urls.healthz}
 		}
 	case KindMe:
+		if r.cfg.Bearer != "" {
+			for w := range tasks {
+				tasks[w] = &getTask{r: r, url: r.urls.me, bearer: r.cfg.Bearer}
+			}
+			break
+		}
 		// A few sessions are enough: /me costs the same for any user.
 		k := min(p.Concurrency, len(r.users), 8)
 		sessions := make([]tokens, k)

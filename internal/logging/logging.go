@@ -231,11 +231,36 @@ func newQueue(name string, w io.Writer, size int) *queue {
 	return &queue{name: name, w: w, lines: make(chan []byte, size), done: make(chan struct{})}
 }
 
+// maxBatchBytes bounds one batched write of the drain goroutine.
+const maxBatchBytes = 64 << 10
+
 func (q *queue) run() {
 	defer close(q.done)
+	batch := make([]byte, 0, maxBatchBytes)
 	for line := range q.lines {
-		// There is nowhere to report a failed log write; the line is lost
-		// like a dropped one would be.
-		_, _ = q.w.Write(line)
+		// Lines that queued up while the last write ran go out together,
+		// in order, in one write: under load the destination costs one
+		// system call per batch instead of one per line.
+		batch = append(batch[:0], line...)
+		// At most a buffer's worth of lines: what a stuck destination can
+		// hold back stays bounded by twice the buffer.
+	more:
+		for n := 1; n < cap(q.lines) && len(batch) < maxBatchBytes; n++ {
+			select {
+			case next, ok := <-q.lines:
+				if !ok {
+					break more
+				}
+				batch = append(batch, next...)
+			default:
+				break more
+			}
+		}
+		// There is nowhere to report a failed log write; the lines are
+		// lost like dropped ones would be.
+		_, _ = q.w.Write(batch)
+		if cap(batch) > 4*maxBatchBytes {
+			batch = make([]byte, 0, maxBatchBytes) // one huge line is not kept
+		}
 	}
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestReadmeMatchesBenchJSON: the README's performance table is what
+// `authbench readme` generates from docs/performance/bench.json, so no
+// figure in it is typed by hand.
+func TestReadmeMatchesBenchJSON(t *testing.T) {
+	rep, err := readSuite("../../docs/performance/bench.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := replaceSection(string(readme), readmeSection(rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want != string(readme) {
+		t.Errorf("README.md's performance table differs from docs/performance/bench.json: run `go run ./cmd/authbench readme`")
+	}
+	for _, e := range rep.Engines {
+		if !strings.Contains(string(readme), engineTitle(e.Engine)) {
+			t.Errorf("README lacks the %s column", e.Engine)
+		}
+	}
+}
+
+// TestReadmeSectionMarksTargets checks the generator's verdicts on a
+// hand-made summary: one row met, one missed, on each side of a limit.
+func TestReadmeSectionMarksTargets(t *testing.T) {
+	rep := &SuiteReport{Tool: "authbench suite", Mode: "quick", Passes: 1, Engines: []SuiteEngine{
+		{Engine: "sqlite", Summary: SuiteSummary{StartupMS: 12, LogCost: 0.08, MeCeilingRatio: 0.51, Login8Efficiency: 0.96, IdleRSSMiB: 29, HealthzP99MS: 5}},
+		{Engine: "postgres", Summary: SuiteSummary{StartupMS: 60, LogCost: 0.01, MeCeilingRatio: 0.25, Login8Efficiency: 0.98, IdleRSSMiB: 31, HealthzP99MS: 25}},
+	}}
+	got := readmeSection(rep)
+	for _, want := range []string{
+		"| 12 ms, met | 60 ms, **not met** |",
+		"| 8.0 %, **not met** | 1.0 %, met |",
+		"0.51 (0 of 0/s), met | 0.25 (0 of 0/s), **not met** |",
+		"0.960 (0.0 of 0.0/s), **not met** | 0.980 (0.0 of 0.0/s), met |",
+		"| 29.0 MiB, met | 31.0 MiB, **not met** |",
+		"| 5.0 ms, met | 25.0 ms, **not met** |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("section lacks %q:\n%s", want, got)
+		}
+	}
+	if _, err := replaceSection("no markers", got); err == nil {
+		t.Error("replaceSection accepted a README without markers")
+	}
+}

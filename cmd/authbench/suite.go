@@ -1,0 +1,643 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // CREATE and DROP DATABASE for fresh PostgreSQL servers
+
+	"github.com/authserve/authserve/internal/loadtest"
+)
+
+// The suite (authbench suite, run by make bench) measures the rows of the
+// README's performance table side by side in one run: for each engine and
+// pass, start-up of fresh servers, idle memory, GET /api/auth/me with
+// info-level access logs, with warn (no access lines), and against the
+// ceiling reference (cmd/authceiling), and login at 8 and 64 clients with
+// the bcrypt bound read around it. Figures are medians of the passes;
+// ratios are computed within a pass, so that they compare runs made
+// seconds apart on the same machine.
+
+// suiteSecret signs every token of a suite run, authserve's and the
+// ceiling's alike.
+const suiteSecret = "authbench-suite-secret-0123456789-abcdef"
+
+// SuitePass is what one pass measured on one engine.
+type SuitePass struct {
+	StartupMS  []float64 `json:"startup_ms"` // start → first 200 on /healthz, each run
+	ReadyMS    []float64 `json:"ready_ms"`   // start → first 200 on /readyz, each run
+	IdleRSSMiB float64   `json:"idle_rss_mib"`
+	// The load server (bcrypt cost 10) with AUTH_LOG_LEVEL=info, with warn,
+	// and the ceiling, each driven by me@32.
+	MeInfoRPS  float64 `json:"me_info_rps"`
+	MeWarnRPS  float64 `json:"me_warn_rps"`
+	CeilingRPS float64 `json:"ceiling_rps"`
+	MeInfoP99  float64 `json:"me_info_p99_ms"`
+	// Login at 8 clients, its bcrypt bound readings and efficiency (ok/s ÷
+	// the median reading); login at 64 with /healthz probed beside it.
+	Login8OKPerSecond float64        `json:"login8_ok_per_second"`
+	Login8Bounds      []float64      `json:"login8_bounds"`
+	Login8Efficiency  float64        `json:"login8_efficiency"`
+	Login64HealthzP99 float64        `json:"login64_healthz_p99_ms"`
+	Login64Statuses   map[string]int `json:"login64_statuses"`
+	Login64HealthzSt  map[string]int `json:"login64_healthz_statuses"`
+}
+
+// SuiteSummary holds the medians over an engine's passes; the ratios are
+// medians of each pass's own ratio.
+type SuiteSummary struct {
+	StartupMS        float64 `json:"startup_ms"`
+	ReadyMS          float64 `json:"ready_ms"`
+	IdleRSSMiB       float64 `json:"idle_rss_mib"`
+	MeInfoRPS        float64 `json:"me_info_rps"`
+	MeWarnRPS        float64 `json:"me_warn_rps"`
+	CeilingRPS       float64 `json:"ceiling_rps"`
+	LogCost          float64 `json:"log_cost"`           // 1 − info ÷ warn
+	MeCeilingRatio   float64 `json:"me_ceiling_ratio"`   // info ÷ ceiling
+	Login8Efficiency float64 `json:"login8_efficiency"`  // ok/s ÷ bound
+	HealthzP99MS     float64 `json:"healthz_p99_ms"`     // during login@64
+	Login8OKPerSec   float64 `json:"login8_ok_per_sec"`  // for the notes
+	Login8BoundPerS  float64 `json:"login8_bound_per_s"` // median of all readings
+}
+
+// SuiteEngine is one engine's passes and their medians.
+type SuiteEngine struct {
+	Engine  string       `json:"engine"`
+	Passes  []SuitePass  `json:"passes"`
+	Summary SuiteSummary `json:"summary"`
+}
+
+// SuiteReport is the JSON make bench writes and the README's table is
+// generated from.
+type SuiteReport struct {
+	Tool        string        `json:"tool"`
+	Mode        string        `json:"mode"`
+	Started     time.Time     `json:"started"`
+	Seconds     float64       `json:"seconds"`
+	Commit      string        `json:"commit,omitempty"`
+	GoVersion   string        `json:"go_version"`
+	NumCPU      int           `json:"num_cpu"`
+	LoadBefore  string        `json:"loadavg_before"`
+	LoadAfter   string        `json:"loadavg_after"`
+	Passes      int           `json:"passes"`
+	PhaseSecs   float64       `json:"phase_seconds"`
+	StartupRuns int           `json:"startup_runs"`
+	ExtraEnv    []string      `json:"extra_env,omitempty"`
+	Engines     []SuiteEngine `json:"engines"`
+}
+
+type suite struct {
+	authserve, ceiling string
+	pgURL              string
+	passes             int
+	duration           time.Duration
+	startupRuns        int
+	boundDuration      time.Duration
+	idleWait           time.Duration
+	extraEnv           []string
+	work               string
+	port               int
+	log                io.Writer
+	spawned            int
+}
+
+// runSuite is `authbench suite`.
+func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("authbench suite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s := &suite{log: stderr}
+	var engines, jsonOut, svgOut, mode, extra string
+	fs.StringVar(&s.authserve, "authserve", "bin/authserve", "the authserve `binary` to measure")
+	fs.StringVar(&s.ceiling, "ceiling", "bin/authceiling", "the ceiling reference `binary` (cmd/authceiling)")
+	fs.StringVar(&engines, "engines", "sqlite,postgres", "engines, comma-separated")
+	fs.StringVar(&s.pgURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server; fresh databases are created and dropped there")
+	fs.StringVar(&mode, "mode", "full", "full (3 passes of 10 s phases, the README's figures) or quick (1 pass of 2 s phases, CI)")
+	fs.StringVar(&jsonOut, "json", "", "write the report as JSON to `FILE`")
+	fs.StringVar(&svgOut, "svg", "", "write a chart of the ratios to `FILE`")
+	fs.StringVar(&extra, "env", "", "extra server settings, `K=V,K=V` (e.g. features switched on)")
+	fs.IntVar(&s.port, "port", 18190, "first of the loopback ports used")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch mode {
+	case "full":
+		s.passes, s.duration, s.startupRuns, s.boundDuration, s.idleWait = 3, 10*time.Second, 5, 2*time.Second, 2*time.Second
+	case "quick":
+		s.passes, s.duration, s.startupRuns, s.boundDuration, s.idleWait = 1, 2*time.Second, 3, 500*time.Millisecond, time.Second
+	default:
+		return fmt.Errorf("suite: --mode %q: want full or quick", mode)
+	}
+	if extra != "" {
+		s.extraEnv = strings.Split(extra, ",")
+	}
+	var err error
+	// The servers run in a scratch directory (no .env, no stray files).
+	if s.authserve, err = filepath.Abs(s.authserve); err != nil {
+		return err
+	}
+	if s.ceiling, err = filepath.Abs(s.ceiling); err != nil {
+		return err
+	}
+	if s.work, err = os.MkdirTemp("", "authbench-suite-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(s.work)
+
+	rep := &SuiteReport{Tool: "authbench suite", Mode: mode, Started: time.Now().UTC(), GoVersion: runtime.Version(),
+		NumCPU: runtime.NumCPU(), LoadBefore: loadavg(), Passes: s.passes, PhaseSecs: s.duration.Seconds(),
+		StartupRuns: s.startupRuns, ExtraEnv: s.extraEnv, Commit: gitCommit()}
+	for _, engine := range strings.Split(engines, ",") {
+		e := SuiteEngine{Engine: engine}
+		for pass := range s.passes {
+			s.logf("%s: pass %d/%d", engine, pass+1, s.passes)
+			p, err := s.runPass(ctx, engine, pass)
+			if err != nil {
+				return fmt.Errorf("%s pass %d: %w", engine, pass+1, err)
+			}
+			e.Passes = append(e.Passes, p)
+		}
+		e.Summary = summarize(e.Passes)
+		rep.Engines = append(rep.Engines, e)
+	}
+	rep.LoadAfter = loadavg()
+	rep.Seconds = time.Since(rep.Started).Seconds()
+	if err := writeSuiteTable(stdout, rep); err != nil {
+		return err
+	}
+	if jsonOut != "" {
+		if err := writeFile(jsonOut, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}); err != nil {
+			return err
+		}
+	}
+	if svgOut != "" {
+		return writeFile(svgOut, func(w io.Writer) error { return writeSuiteSVG(w, rep) })
+	}
+	return nil
+}
+
+func (s *suite) logf(format string, args ...any) {
+	fmt.Fprintf(s.log, "authbench suite: "+format+"\n", args...)
+}
+
+// runPass measures one pass on one engine.
+func (s *suite) runPass(ctx context.Context, engine string, pass int) (SuitePass, error) {
+	var p SuitePass
+	// Start-up, at the default bcrypt cost (12), each on a fresh database.
+	for i := range s.startupRuns {
+		last := i == s.startupRuns-1
+		st, ready, rss, err := s.startup(ctx, engine, last)
+		if err != nil {
+			return p, fmt.Errorf("startup: %w", err)
+		}
+		p.StartupMS = append(p.StartupMS, st)
+		p.ReadyMS = append(p.ReadyMS, ready)
+		if last {
+			p.IdleRSSMiB = rss
+		}
+	}
+	s.logf("%s: start-up %v ms (ready %v ms), idle RSS %.1f MiB", engine, p.StartupMS, p.ReadyMS, p.IdleRSSMiB)
+
+	// /me: the order alternates between passes, so that drift in the
+	// machine's load does not always favour the same side.
+	var token string
+	meInfo := func() error {
+		srv, err := s.start(ctx, engine, "info", 10)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		rep, err := s.load(ctx, srv.addr, "me:32", 8, "")
+		if err != nil {
+			return err
+		}
+		p.MeInfoRPS, p.MeInfoP99 = rep.Phases[0].OKPerSecond, rep.Phases[0].Latency.P99
+		token, err = loginToken(ctx, srv.addr)
+		return err
+	}
+	meWarn := func() error {
+		srv, err := s.start(ctx, engine, "warn", 10)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		rep, err := s.load(ctx, srv.addr, "me:32", 8, "")
+		if err != nil {
+			return err
+		}
+		p.MeWarnRPS = rep.Phases[0].OKPerSecond
+		return nil
+	}
+	ceiling := func() error {
+		srv, err := s.startCeiling(ctx)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		rep, err := s.load(ctx, srv.addr, "me:32", 0, token)
+		if err != nil {
+			return err
+		}
+		p.CeilingRPS = rep.Phases[0].OKPerSecond
+		return nil
+	}
+	order := []func() error{meInfo, ceiling, meWarn}
+	if pass%2 == 1 {
+		order = []func() error{meWarn, meInfo, ceiling}
+	}
+	for _, f := range order {
+		if err := f(); err != nil {
+			return p, err
+		}
+	}
+	s.logf("%s: me info %.0f/s, warn %.0f/s, ceiling %.0f/s", engine, p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS)
+
+	// Logins, with the bound read before (twice: here and inside the run)
+	// and after.
+	srv, err := s.start(ctx, engine, "info", 10)
+	if err != nil {
+		return p, err
+	}
+	defer srv.stop()
+	before, err := loadtest.MeasureBcrypt(ctx, 10, runtime.NumCPU(), s.boundDuration)
+	if err != nil {
+		return p, err
+	}
+	rep, err := s.load(ctx, srv.addr, "login:8,64", 64, "")
+	if err != nil {
+		return p, err
+	}
+	after, err := loadtest.MeasureBcrypt(ctx, 10, runtime.NumCPU(), s.boundDuration)
+	if err != nil {
+		return p, err
+	}
+	p.Login8Bounds = []float64{before.PerSecond, rep.Bound.PerSecond, after.PerSecond}
+	l8, l64 := rep.Phases[0], rep.Phases[1]
+	p.Login8OKPerSecond = l8.OKPerSecond
+	if b := median(p.Login8Bounds); b > 0 {
+		p.Login8Efficiency = l8.OKPerSecond / b
+	}
+	p.Login64Statuses = l64.Statuses
+	if l64.Probe != nil {
+		p.Login64HealthzP99 = l64.Probe.Latency.P99
+		p.Login64HealthzSt = l64.Probe.Statuses
+	}
+	s.logf("%s: login@8 %.1f ok/s, bounds %.1f/%.1f/%.1f, efficiency %.3f; /healthz p99 at login@64 %.1f ms",
+		engine, l8.OKPerSecond, before.PerSecond, rep.Bound.PerSecond, after.PerSecond, p.Login8Efficiency, p.Login64HealthzP99)
+	return p, nil
+}
+
+// load drives addr with authbench's engine.
+func (s *suite) load(ctx context.Context, addr, phases string, users int, bearer string) (*loadtest.Report, error) {
+	u, err := loadtest.CheckAddr(addr, false)
+	if err != nil {
+		return nil, err
+	}
+	ph, err := loadtest.ParsePhases(phases)
+	if err != nil {
+		return nil, err
+	}
+	bound := 200 * time.Millisecond // the me phases do not use it
+	if strings.HasPrefix(phases, "login") {
+		bound = s.boundDuration
+	}
+	rep, err := loadtest.Run(ctx, loadtest.Config{
+		Addr: u, RunID: loadtest.NewRunID(), Users: users, Password: "Bench-Passw0rd-{n}", Phases: ph,
+		Duration: s.duration, MaxRequests: 1_000_000, Timeout: 10 * time.Second, BcryptCost: 10,
+		BoundDuration: bound, ProbeHealthz: strings.HasPrefix(phases, "login"), Bearer: bearer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, ph := range rep.Phases {
+		if ph.Error != "" {
+			return nil, fmt.Errorf("phase %s@%d: %s", ph.Kind, ph.Concurrency, ph.Error)
+		}
+	}
+	return rep, nil
+}
+
+// process is a spawned server.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+	drop func()
+}
+
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	if p.drop != nil {
+		p.drop()
+	}
+}
+
+// database returns a fresh database URL for engine and a function that
+// drops it.
+func (s *suite) database(ctx context.Context, engine string) (string, func(), error) {
+	s.spawned++
+	switch engine {
+	case "sqlite":
+		path := filepath.Join(s.work, fmt.Sprintf("bench-%d.db", s.spawned))
+		return "sqlite:" + path, func() {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				_ = os.Remove(path + suffix)
+			}
+		}, nil
+	case "postgres":
+		admin, err := sql.Open("pgx", s.pgURL)
+		if err != nil {
+			return "", nil, err
+		}
+		name := fmt.Sprintf("authbench_%d_%d", os.Getpid(), s.spawned)
+		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			admin.Close()
+			return "", nil, fmt.Errorf("create database: %w", err)
+		}
+		u, err := url.Parse(s.pgURL)
+		if err != nil {
+			admin.Close()
+			return "", nil, err
+		}
+		u.Path = "/" + name
+		return u.String(), func() {
+			_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			admin.Close()
+		}, nil
+	}
+	return "", nil, fmt.Errorf("unknown engine %q (want sqlite or postgres)", engine)
+}
+
+// spawn starts bin with env on the next port, its output to a log file.
+func (s *suite) spawn(bin string, env []string) (*process, error) {
+	s.port++
+	addr := "127.0.0.1:" + strconv.Itoa(s.port)
+	logf, err := os.Create(filepath.Join(s.work, fmt.Sprintf("server-%d.log", s.port)))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = s.work
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "AUTH_ADDR=" + addr, "AUTH_JWT_SECRET=" + suiteSecret}, env...)
+	cmd.Env = append(cmd.Env, s.extraEnv...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	logf.Close() // the child holds its own descriptor
+	return &process{cmd: cmd, addr: "http://" + addr}, nil
+}
+
+// start spawns authserve on a fresh database and waits until it is ready.
+func (s *suite) start(ctx context.Context, engine, level string, cost int) (*process, error) {
+	dbURL, drop, err := s.database(ctx, engine)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.spawn(s.authserve, []string{"AUTH_DATABASE_URL=" + dbURL, "AUTH_LOG_LEVEL=" + level,
+		"AUTH_BCRYPT_COST=" + strconv.Itoa(cost), "AUTH_RATE_LIMIT_PER_MINUTE=0",
+		"AUTH_LOCKOUT_THRESHOLD=0", "AUTH_LOCKOUT_ACCOUNT_THRESHOLD=0"})
+	if err != nil {
+		drop()
+		return nil, err
+	}
+	p.drop = drop
+	if _, err := waitFor(ctx, p.addr+"/readyz", time.Now()); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *suite) startCeiling(ctx context.Context) (*process, error) {
+	p, err := s.spawn(s.ceiling, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := waitFor(ctx, p.addr+"/healthz", time.Now()); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// startup spawns authserve at its defaults (bcrypt cost 12) on a fresh
+// database and returns the milliseconds from spawning to the first 200 on
+// /healthz and on /readyz, and, when rss is set, its resident memory after
+// idling.
+func (s *suite) startup(ctx context.Context, engine string, rss bool) (float64, float64, float64, error) {
+	dbURL, drop, err := s.database(ctx, engine)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	t0 := time.Now()
+	p, err := s.spawn(s.authserve, []string{"AUTH_DATABASE_URL=" + dbURL})
+	if err != nil {
+		drop()
+		return 0, 0, 0, err
+	}
+	p.drop = drop
+	defer p.stop()
+	healthy, err := waitFor(ctx, p.addr+"/healthz", t0)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	ready, err := waitFor(ctx, p.addr+"/readyz", t0)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var mib float64
+	if rss {
+		time.Sleep(s.idleWait) // start-up's garbage collectable, FreeOSMemory done
+		mib, err = residentMiB(p.cmd.Process.Pid)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	return msSince(healthy), msSince(ready), mib, nil
+}
+
+func msSince(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// waitFor polls url every millisecond until it answers 200 and returns
+// the time since t0; bounded by 30 s.
+func waitFor(ctx context.Context, url string, t0 time.Time) (time.Duration, error) {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(t0), nil
+			}
+		}
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return 0, fmt.Errorf("%s: no 200 within 30s", url)
+}
+
+// residentMiB reads VmRSS of pid.
+func residentMiB(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kib / 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+// loginToken registers a user on addr and returns an access token.
+func loginToken(ctx context.Context, addr string) (string, error) {
+	body := []byte(`{"email":"ceiling-` + loadtest.NewRunID() + `@example.com","password":"Bench-Passw0rd-1"}`)
+	post := func(path string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr+path, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := post("/api/auth/register")
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if resp, err = post("/api/auth/login"); err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil || t.AccessToken == "" {
+		return "", fmt.Errorf("login for the ceiling's token: %d %v", resp.StatusCode, err)
+	}
+	return t.AccessToken, nil
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// summarize takes the medians over the passes; ratios are taken within
+// each pass first.
+func summarize(passes []SuitePass) SuiteSummary {
+	col := func(f func(SuitePass) float64) float64 {
+		v := make([]float64, 0, len(passes))
+		for _, p := range passes {
+			v = append(v, f(p))
+		}
+		return median(v)
+	}
+	var bounds []float64
+	for _, p := range passes {
+		bounds = append(bounds, p.Login8Bounds...)
+	}
+	return SuiteSummary{
+		StartupMS:  col(func(p SuitePass) float64 { return median(p.StartupMS) }),
+		ReadyMS:    col(func(p SuitePass) float64 { return median(p.ReadyMS) }),
+		IdleRSSMiB: col(func(p SuitePass) float64 { return p.IdleRSSMiB }),
+		MeInfoRPS:  col(func(p SuitePass) float64 { return p.MeInfoRPS }),
+		MeWarnRPS:  col(func(p SuitePass) float64 { return p.MeWarnRPS }),
+		CeilingRPS: col(func(p SuitePass) float64 { return p.CeilingRPS }),
+		LogCost: col(func(p SuitePass) float64 {
+			if p.MeWarnRPS == 0 {
+				return 0
+			}
+			return 1 - p.MeInfoRPS/p.MeWarnRPS
+		}),
+		MeCeilingRatio: col(func(p SuitePass) float64 {
+			if p.CeilingRPS == 0 {
+				return 0
+			}
+			return p.MeInfoRPS / p.CeilingRPS
+		}),
+		Login8Efficiency: col(func(p SuitePass) float64 { return p.Login8Efficiency }),
+		HealthzP99MS:     col(func(p SuitePass) float64 { return p.Login64HealthzP99 }),
+		Login8OKPerSec:   col(func(p SuitePass) float64 { return p.Login8OKPerSecond }),
+		Login8BoundPerS:  median(bounds),
+	}
+}
+
+// writeSuiteTable prints the summary.
+func writeSuiteTable(w io.Writer, rep *SuiteReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "authbench suite (%s): %d pass(es), %.0fs phases, %d CPUs, load %s → %s, %.0fs\n",
+		rep.Mode, rep.Passes, rep.PhaseSecs, rep.NumCPU, rep.LoadBefore, rep.LoadAfter, rep.Seconds)
+	for _, e := range rep.Engines {
+		s := e.Summary
+		fmt.Fprintf(&b, "%-8s start→/healthz %.0f ms (ready %.0f ms), idle RSS %.1f MiB, me info %.0f/s warn %.0f/s ceiling %.0f/s: log cost %.1f %%, me÷ceiling %.3f; login@8 efficiency %.3f (%.1f ok/s, bound %.1f/s); /healthz p99 at login@64 %.1f ms\n",
+			e.Engine, s.StartupMS, s.ReadyMS, s.IdleRSSMiB, s.MeInfoRPS, s.MeWarnRPS, s.CeilingRPS, 100*s.LogCost, s.MeCeilingRatio,
+			s.Login8Efficiency, s.Login8OKPerSec, s.Login8BoundPerS, s.HealthzP99MS)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
