@@ -6,7 +6,6 @@
 package logging
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,39 +139,32 @@ func checkFormat(format string) error {
 
 // Sink is the output behind New's logger: an io.Writer that takes one line
 // per Write and hands it to each destination through a bounded in-memory
-// queue drained by one goroutine per destination. Write never blocks on a
-// destination: when a queue is full the line is dropped for that
-// destination and counted.
+// buffer drained by one goroutine per destination. Write never blocks on a
+// destination: when a buffer holds its limit of lines the line is dropped
+// for that destination and counted.
+//
+// A destination's pending lines are one byte buffer: Write appends to it
+// under a mutex (no copy of its own, no channel), and wakes the drain
+// goroutine only when the buffer was empty. The drain goroutine swaps the
+// buffer for an empty one and writes everything that accumulated in one
+// write, so under load a destination costs one system call and one
+// wake-up per batch of lines instead of per line, and lines keep their
+// order.
 type Sink struct {
-	// mu orders Write against Close: writers share it, so they never wait
-	// on each other, and Close takes it alone to close the queues.
-	mu           sync.RWMutex
-	closed       bool
 	queues       []*queue
 	flushTimeout time.Duration
 }
 
-// Write queues a copy of p (one log line) for every destination. It always
-// reports success: a logging call must not fail a request.
+// Write queues p (one log line) for every destination. It always reports
+// success: a logging call must not fail a request.
 func (s *Sink) Write(p []byte) (int, error) {
-	line := bytes.Clone(p)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	for _, q := range s.queues {
-		if s.closed {
-			q.dropped.Add(1)
-			continue
-		}
-		select {
-		case q.lines <- line:
-		default:
-			q.dropped.Add(1)
-		}
+		q.add(p)
 	}
 	return len(p), nil
 }
 
-// Dropped returns how many lines were lost because a destination's queue
+// Dropped returns how many lines were lost because a destination's buffer
 // was full (or the Sink closed), counted once per destination.
 func (s *Sink) Dropped() uint64 {
 	var n uint64
@@ -186,24 +178,16 @@ func (s *Sink) Dropped() uint64 {
 // closes the log file. Standard output is left open. Lines logged after
 // Close are dropped. Close is idempotent.
 func (s *Sink) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
 	for _, q := range s.queues {
-		close(q.lines)
+		q.close()
 	}
-	s.mu.Unlock()
-
 	ctx, cancel := context.WithTimeout(context.Background(), s.flushTimeout)
 	defer cancel()
 	var errs []error
 	for _, q := range s.queues {
 		select {
 		case <-q.done:
-			if q.closer != nil {
+			if q.closer != nil && q.closeOnce.CompareAndSwap(false, true) {
 				if err := q.closer.Close(); err != nil {
 					errs = append(errs, fmt.Errorf("close %s: %w", q.name, err))
 				}
@@ -217,50 +201,94 @@ func (s *Sink) Close() error {
 	return errors.Join(errs...)
 }
 
-// queue is one destination with its buffer and drain goroutine.
+// maxBatchBytes is the buffer capacity a drained batch may keep for reuse;
+// a larger one (a burst of long lines) is let go.
+const maxBatchBytes = 256 << 10
+
+// queue is one destination with its pending lines and drain goroutine.
 type queue struct {
-	name    string
-	w       io.Writer
-	closer  io.Closer
-	lines   chan []byte
-	done    chan struct{}
-	dropped atomic.Uint64
+	name      string
+	w         io.Writer
+	closer    io.Closer
+	maxLines  int
+	wake      chan struct{} // capacity 1: the drain goroutine has work
+	done      chan struct{} // closed when the drain goroutine has finished
+	dropped   atomic.Uint64
+	closeOnce atomic.Bool
+
+	mu      sync.Mutex
+	pending []byte // whole lines, in order
+	lines   int    // lines in pending
+	closed  bool
 }
 
-func newQueue(name string, w io.Writer, size int) *queue {
-	return &queue{name: name, w: w, lines: make(chan []byte, size), done: make(chan struct{})}
+func newQueue(name string, w io.Writer, maxLines int) *queue {
+	return &queue{name: name, w: w, maxLines: maxLines, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		pending: make([]byte, 0, 4096)}
 }
 
-// maxBatchBytes bounds one batched write of the drain goroutine.
-const maxBatchBytes = 64 << 10
+// add appends one line, or drops and counts it when the buffer holds
+// maxLines lines or the queue is closed.
+func (q *queue) add(p []byte) {
+	q.mu.Lock()
+	if q.closed || q.lines >= q.maxLines {
+		q.mu.Unlock()
+		q.dropped.Add(1)
+		return
+	}
+	wasEmpty := q.lines == 0
+	q.pending = append(q.pending, p...)
+	q.lines++
+	q.mu.Unlock()
+	if wasEmpty {
+		select {
+		case q.wake <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
+
+// close stops taking lines and lets the drain goroutine finish once it has
+// written what is pending.
+func (q *queue) close() {
+	q.mu.Lock()
+	already := q.closed
+	q.closed = true
+	q.mu.Unlock()
+	if !already {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
 
 func (q *queue) run() {
 	defer close(q.done)
-	batch := make([]byte, 0, maxBatchBytes)
-	for line := range q.lines {
-		// Lines that queued up while the last write ran go out together,
-		// in order, in one write: under load the destination costs one
-		// system call per batch instead of one per line.
-		batch = append(batch[:0], line...)
-		// At most a buffer's worth of lines: what a stuck destination can
-		// hold back stays bounded by twice the buffer.
-	more:
-		for n := 1; n < cap(q.lines) && len(batch) < maxBatchBytes; n++ {
-			select {
-			case next, ok := <-q.lines:
-				if !ok {
-					break more
+	spare := make([]byte, 0, 4096)
+	for range q.wake {
+		for {
+			q.mu.Lock()
+			if len(q.pending) == 0 {
+				closed := q.closed
+				q.mu.Unlock()
+				if closed {
+					return
 				}
-				batch = append(batch, next...)
-			default:
-				break more
+				break
 			}
-		}
-		// There is nowhere to report a failed log write; the lines are
-		// lost like dropped ones would be.
-		_, _ = q.w.Write(batch)
-		if cap(batch) > 4*maxBatchBytes {
-			batch = make([]byte, 0, maxBatchBytes) // one huge line is not kept
+			// Double buffering: the writers fill spare while batch is
+			// written.
+			batch := q.pending
+			q.pending, q.lines = spare[:0], 0
+			q.mu.Unlock()
+			// There is nowhere to report a failed log write; the lines are
+			// lost like dropped ones would be.
+			_, _ = q.w.Write(batch)
+			if cap(batch) > maxBatchBytes {
+				batch = make([]byte, 0, 4096)
+			}
+			spare = batch
 		}
 	}
 }
