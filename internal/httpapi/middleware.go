@@ -188,6 +188,10 @@ func (s *server) route(w http.ResponseWriter, r *http.Request) {
 		s.unmatched(w, r, h)
 		return
 	}
+	if pattern == mePattern && !s.humaMe {
+		s.serveMe(w, r)
+		return
+	}
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 		if err := s.readBody(w, r); err != nil {

@@ -98,6 +98,9 @@ type server struct {
 	specYAML   []byte
 	// inner is everything inside the outermost middleware: CORS, then route.
 	inner http.Handler
+	// humaMe serves GET /api/auth/me through huma instead of serveMe
+	// (tests compare the two).
+	humaMe bool
 }
 
 // NewHandler returns the HTTP handler of the whole API. It panics when

@@ -96,21 +96,21 @@ func appendAccessJSON(b []byte, t time.Time, l *AccessLine) []byte {
 	b = append(b, `{"time":"`...)
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":`...)
-	b = appendJSONString(b, l.Level.String())
+	b = AppendJSONString(b, l.Level.String())
 	b = append(b, `,"msg":"`+AccessMessage+`","request_id":`...)
-	b = appendJSONString(b, Scrub(l.RequestID))
+	b = AppendJSONString(b, Scrub(l.RequestID))
 	b = append(b, `,"method":`...)
-	b = appendJSONString(b, Scrub(l.Method))
+	b = AppendJSONString(b, Scrub(l.Method))
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, Scrub(l.Path))
+	b = AppendJSONString(b, Scrub(l.Path))
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(l.Status), 10)
 	b = append(b, `,"duration_ms":`...)
 	b = appendJSONFloat(b, l.DurationMS)
 	b = append(b, `,"client_ip":`...)
-	b = appendJSONString(b, Scrub(l.ClientIP))
+	b = AppendJSONString(b, Scrub(l.ClientIP))
 	b = append(b, `,"user_agent":`...)
-	b = appendJSONString(b, Scrub(l.UserAgent))
+	b = AppendJSONString(b, Scrub(l.UserAgent))
 	b = append(b, `,"bytes":`...)
 	b = strconv.AppendInt(b, l.Bytes, 10)
 	if l.HasUserID {
@@ -146,10 +146,11 @@ func appendJSONFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s quoted as slog's JSON handler quotes it:
-// control characters, '"' and '\\' escaped, invalid UTF-8 as U+FFFD, and
-// U+2028 and U+2029 escaped; '<', '>' and '&' are left as they are.
-func appendJSONString(b []byte, s string) []byte {
+// AppendJSONString appends s quoted as slog's JSON handler quotes it, and
+// as encoding/json does with HTML escaping off: control characters, '"'
+// and '\\' escaped, invalid UTF-8 as U+FFFD, and U+2028 and U+2029
+// escaped; '<', '>' and '&' are left as they are.
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
