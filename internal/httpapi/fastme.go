@@ -40,16 +40,17 @@ func (s *server) serveMe(w http.ResponseWriter, r *http.Request) {
 	}
 	setUserID(ctx, p.User.ID)
 	bp := meBufs.Get().(*[]byte)
-	b := appendUserJSON((*bp)[:0], userFrom(p.User))
-	w.Header().Set("Content-Type", "application/json")
+	b := appendUserJSON((*bp)[:0], &p.User)
+	w.Header()["Content-Type"] = hdrJSON
 	_, _ = w.Write(b) // an error here means the client went away
 	*bp = b
 	meBufs.Put(bp)
 }
 
-// appendUserJSON appends u as encoding/json writes it (huma's encoder:
-// no HTML escaping), then a newline as json.Encoder does.
-func appendUserJSON(b []byte, u user) []byte {
+// appendUserJSON appends u as encoding/json writes userFrom(u) (huma's
+// encoder: no HTML escaping; empty names as null; times in UTC), then a
+// newline as json.Encoder does.
+func appendUserJSON(b []byte, u *auth.User) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, u.ID, 10)
 	b = append(b, `,"email":`...)
@@ -61,17 +62,17 @@ func appendUserJSON(b []byte, u user) []byte {
 	b = append(b, `,"is_active":`...)
 	b = strconv.AppendBool(b, u.IsActive)
 	b = append(b, `,"created_at":"`...)
-	b = u.CreatedAt.AppendFormat(b, time.RFC3339Nano)
+	b = u.CreatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","updated_at":"`...)
-	b = u.UpdatedAt.AppendFormat(b, time.RFC3339Nano)
+	b = u.UpdatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
 	return append(b, "\"}\n"...)
 }
 
-func appendOptional(b []byte, s *string) []byte {
-	if s == nil {
+func appendOptional(b []byte, s string) []byte {
+	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, *s)
+	return appendJSONString(b, s)
 }
 
 // appendJSONString quotes s as encoding/json does without HTML escaping:

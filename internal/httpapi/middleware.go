@@ -21,6 +21,17 @@ const maxLoggedLength = 1024
 // framed nor load anything; /docs gets its own policy from docs.go.
 const apiCSP = "default-src 'none'; frame-ancestors 'none'"
 
+// Shared values of the headers every response carries (ServeHTTP).
+var (
+	hdrNosniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrDeny       = []string{"DENY"}
+	hdrAPICSP     = []string{apiCSP}
+	hdrNoStore    = []string{"no-store"}
+	hdrNoCache    = []string{"no-cache"}
+	hdrJSON       = []string{"application/json"}
+)
+
 // responseRecorder remembers the status and size of a response for the
 // access log and lets the panic handler know whether it can still write.
 type responseRecorder struct {
@@ -65,23 +76,27 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &requestState{id: id, clientIP: s.clientIP(r), userAgent: r.UserAgent(), fields: fields}
 	r = r.WithContext(withState(ctx, st))
 
+	// The fixed headers share their value slices (keys in canonical form,
+	// as Set would write them): one allocation fewer per header and
+	// request. A []string of one element has no room to append into, so
+	// a later Add cannot touch the shared array.
 	h := w.Header()
-	h.Set("X-Request-ID", id)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h["X-Request-Id"] = []string{id}
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["Referrer-Policy"] = hdrNoReferrer
 	// CSP-aware browsers obey frame-ancestors; X-Frame-Options says the
 	// same to the rest. Only the docs may be framed, by their own origin.
 	if isDocsPath(r.URL.Path) {
 		h.Set("X-Frame-Options", "SAMEORIGIN")
 		h.Set("Content-Security-Policy", s.docsCSP)
 	} else {
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", apiCSP)
+		h["X-Frame-Options"] = hdrDeny
+		h["Content-Security-Policy"] = hdrAPICSP
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/auth/") {
 		// Tokens and account data must not be kept by any cache.
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
+		h["Cache-Control"] = hdrNoStore
+		h["Pragma"] = hdrNoCache
 	}
 
 	rec := &responseRecorder{ResponseWriter: w}
