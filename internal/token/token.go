@@ -8,6 +8,7 @@
 package token
 
 import (
+	"cmp"
 	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
@@ -63,7 +64,30 @@ type Claims struct {
 	ID        string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AAL is the authenticator assurance level of the login: AAL1 (a
+	// password) or AAL2 (a password and a second factor). Tokens issued
+	// before authserve knew levels carry none and read as AAL1.
+	AAL string
+	// AMR lists the authentication methods of the login (RFC 8176).
+	AMR []string
 }
+
+// Authenticator assurance levels (NIST SP 800-63B), the values of the aal
+// claim.
+const (
+	AAL1 = "aal1"
+	AAL2 = "aal2"
+)
+
+// Level says how a login session was authenticated; access tokens carry it
+// as the aal and amr claims.
+type Level struct {
+	AAL string
+	AMR []string
+}
+
+// PasswordLevel is the level of a login by password alone.
+var PasswordLevel = Level{AAL: AAL1, AMR: []string{"pwd"}}
 
 // Config configures a Manager. Zero fields take the defaults above.
 type Config struct {
@@ -144,7 +168,9 @@ func (m *Manager) TTL() time.Duration { return m.cfg.TTL }
 // accessClaims is the payload of an access token.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+	AAL       string   `json:"aal,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
 
 	userID int64 // parsed from Subject by Validate
 }
@@ -164,6 +190,8 @@ func (c *accessClaims) Validate() error {
 		return errors.New("jti claim is required")
 	case c.IssuedAt == nil:
 		return errors.New("iat claim is required")
+	case c.AAL != "" && c.AAL != AAL1 && c.AAL != AAL2:
+		return errors.New("aal claim is neither aal1 nor aal2")
 	}
 	return nil
 }
@@ -186,10 +214,19 @@ func parseUserID(s string) (int64, bool) {
 	return id, true
 }
 
-// Issue returns a new access token for the user's login session, valid from
-// now for the configured TTL, and its expiry. Times are whole seconds, as in
-// the token.
+// Issue returns a new access token for the user's login session by
+// password alone (PasswordLevel), valid from now for the configured TTL,
+// and its expiry. Times are whole seconds, as in the token.
 func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw string, expiresAt time.Time, err error) {
+	return m.IssueLevel(userID, sessionID, PasswordLevel, now)
+}
+
+// IssueLevel is Issue for a session authenticated at level l: the token
+// carries l as its aal and amr claims.
+func (m *Manager) IssueLevel(userID int64, sessionID string, l Level, now time.Time) (raw string, expiresAt time.Time, err error) {
+	if l.AAL != AAL1 && l.AAL != AAL2 {
+		return "", time.Time{}, fmt.Errorf("issue access token: assurance level %q is neither aal1 nor aal2", l.AAL)
+	}
 	if userID <= 0 {
 		return "", time.Time{}, fmt.Errorf("issue access token: user id %d is not positive", userID)
 	}
@@ -207,6 +244,8 @@ func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw stri
 			ID:        newTokenID(),
 		},
 		SessionID: sessionID,
+		AAL:       l.AAL,
+		AMR:       l.AMR,
 	}
 	if m.cfg.Audience != "" {
 		claims.Audience = jwt.ClaimStrings{m.cfg.Audience}
@@ -302,6 +341,8 @@ func (m *Manager) parse(raw string, now time.Time) (Claims, error) {
 		ID:        c.ID,
 		IssuedAt:  c.IssuedAt.UTC(),
 		ExpiresAt: c.ExpiresAt.UTC(),
+		AAL:       cmp.Or(c.AAL, AAL1),
+		AMR:       c.AMR,
 	}, nil
 }
 
