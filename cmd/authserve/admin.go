@@ -69,7 +69,7 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 
 // userCommand implements `authserve user …`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const help = "usage: authserve user create --email E | show|disable|enable|delete EMAIL | list [--limit N]"
+	const help = "usage: authserve user create --email E | show|disable|enable|delete|mfa-reset EMAIL | list [--limit N]"
 	if len(args) == 0 {
 		return usageError(help)
 	}
@@ -118,6 +118,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			}
 			return tw.Flush()
 		})
+	case "mfa-reset":
+		if len(args) != 2 {
+			return usageError("usage: authserve user mfa-reset EMAIL")
+		}
+		return mfaReset(ctx, args[1], getenv, stdout, stderr)
 	case "show", "disable", "enable", "delete":
 		if len(args) != 2 {
 			return usageError("usage: authserve user %s EMAIL", args[0])

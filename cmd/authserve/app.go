@@ -136,6 +136,11 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			return nil, err
 		}
 	}
+	sealer, err := a.mfaSealer(withTokens)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
 	a.service = auth.NewService(auth.Config{
 		Password:                auth.PasswordPolicy{MinLength: cfg.PasswordMinLength, MinClasses: cfg.PasswordMinClasses},
 		RefreshTokenTTL:         cfg.RefreshTokenTTL,
@@ -144,7 +149,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutThreshold:        cfg.LockoutThreshold,
 		LockoutAccountThreshold: cfg.LockoutAccountThreshold,
 		LockoutDuration:         cfg.LockoutDuration,
-	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics})
+	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
+		Sealer: sealer, MFAIssuer: cfg.JWTIssuer})
 	return a, nil
 }
 

@@ -84,13 +84,18 @@ func TestLoadIgnoresProcessEnvironment(t *testing.T) {
 	}
 }
 
+// mfaKey is a valid AUTH_MFA_ENCRYPTION_KEY (32 bytes of 0x01, base64).
+const mfaKey = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+
 func TestLoadParsesEachVariable(t *testing.T) {
 	tests := []struct {
 		env  map[string]string
 		want func(c *Config)
 	}{
-		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32},
-			func(c *Config) { c.Env = "production"; c.JWTSecret = secret32 }},
+		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_MFA_ENCRYPTION_KEY": mfaKey},
+			func(c *Config) { c.Env = "production"; c.JWTSecret = secret32; c.MFAEncryptionKey = mfaKey }},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": mfaKey, "AUTH_MFA_PREVIOUS_KEYS": mfaKey + "," + mfaKey},
+			func(c *Config) { c.MFAEncryptionKey = mfaKey; c.MFAPreviousKeys = Secret(mfaKey + "," + mfaKey) }},
 		{map[string]string{"AUTH_ENV": "Development"}, func(c *Config) {}},
 		{map[string]string{"AUTH_ADDR": "127.0.0.1:9000"}, func(c *Config) { c.Addr = "127.0.0.1:9000" }},
 		{map[string]string{"AUTH_ADDR": ":0"}, func(c *Config) { c.Addr = ":0" }},
@@ -252,9 +257,17 @@ func TestLoadRejects(t *testing.T) {
 		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://app.example.com:0"},
 			`AUTH_CORS_ALLOWED_ORIGINS: "https://app.example.com:0": port out of range`},
 		// The production rules.
-		{map[string]string{"AUTH_ENV": "production"},
+		{map[string]string{"AUTH_ENV": "production", "AUTH_MFA_ENCRYPTION_KEY": mfaKey},
 			`AUTH_JWT_SECRET: AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE`},
-		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9"},
+		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32},
+			`AUTH_MFA_ENCRYPTION_KEY: AUTH_ENV=production needs it: TOTP secrets are encrypted at rest (authserve keys generate --type aes256)`},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": "c2hvcnQ="},
+			`AUTH_MFA_ENCRYPTION_KEY: decodes to 5 bytes, want 32: want 32 random bytes in standard base64 (authserve keys generate --type aes256)`},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": "not base64!"},
+			`AUTH_MFA_ENCRYPTION_KEY: is not standard base64: want 32 random bytes in standard base64 (authserve keys generate --type aes256)`},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": mfaKey, "AUTH_MFA_PREVIOUS_KEYS": mfaKey + ",c2hvcnQ="},
+			`AUTH_MFA_PREVIOUS_KEYS: key 2 decodes to 5 bytes, want 32`},
+		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9", "AUTH_MFA_ENCRYPTION_KEY": mfaKey},
 			`AUTH_BCRYPT_COST: 9 is below 10, the minimum with AUTH_ENV=production`},
 		// Several bad variables: one line, in .env.example order.
 		{map[string]string{"AUTH_LOG_LEVEL": "loud", "AUTH_BCRYPT_COST": "99", "AUTH_ADDR": "x"},
