@@ -17,6 +17,7 @@ import (
 	jwxjwk "github.com/lestrrat-go/jwx/v3/jwk"
 	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/authserve/authserve/internal/logtest"
 	"github.com/authserve/authserve/internal/mysqltest"
 	"github.com/authserve/authserve/internal/pgtest"
 	"github.com/authserve/authserve/internal/totp"
@@ -497,9 +498,9 @@ func checkJWKS(t *testing.T, base, access, aal string, amr ...string) {
 }
 
 // checkMFALogs requires the MFA events and no secret in any log line.
-func checkMFALogs(t *testing.T, logs *syncBuffer, secrets []string) {
+func checkMFALogs(t *testing.T, logs *logtest.Buffer, secrets []string) {
 	t.Helper()
-	text := logs.waitFor(t, "mfa events", func(l string) bool { return strings.Contains(l, `"mfa.recovery_code_used"`) })
+	text := logs.WaitFor(t, "mfa events", func(l string) bool { return strings.Contains(l, `"mfa.recovery_code_used"`) })
 	for _, ev := range []string{"mfa.enrolled", "mfa.verified", "mfa.failed", "mfa.removed", "mfa.recovery_code_used"} {
 		if !strings.Contains(text, `"event":"`+ev+`"`) {
 			t.Errorf("no %s event in the logs", ev)
