@@ -456,6 +456,14 @@ func mfaScenario(t *testing.T, m *mfaClient, env map[string]string) {
 	if _, _, err := runCmd(t, env, "", "user", "mfa-reset", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no such user") {
 		t.Errorf("user mfa-reset nobody = %v, want no such user", err)
 	}
+
+	// The events are counted in /metrics.
+	text := scrapeMetrics(t, m.base)
+	for _, ev := range []string{"mfa.enrolled", "mfa.verified", "mfa.failed", "mfa.removed", "mfa.recovery_code_used"} {
+		if n := sampleSum(text, "authserve_auth_events_total", "event", ev); n < 1 {
+			t.Errorf("authserve_auth_events_total{event=%q} = %v, want at least 1", ev, n)
+		}
+	}
 }
 
 // accessOf logs in with a password alone and returns the access token.

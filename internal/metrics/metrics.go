@@ -46,6 +46,12 @@ var authEvents = []string{
 	"token.refreshed",
 	"token.reuse_detected",
 	"user.logged_out",
+	// CONTRACT section 9.
+	"mfa.enrolled",
+	"mfa.verified",
+	"mfa.failed",
+	"mfa.removed",
+	"mfa.recovery_code_used",
 }
 
 // Bucket layouts, in seconds.
