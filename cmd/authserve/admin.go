@@ -119,6 +119,10 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			return tw.Flush()
 		})
 	case "mfa-reset":
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprintln(stdout, "usage: authserve user mfa-reset EMAIL\n\nRemoves every second factor, recovery code and pending MFA login of the account:\nits next login takes a password only. For a user who lost both authenticator and recovery codes.")
+			return nil
+		}
 		if len(args) != 2 {
 			return usageError("usage: authserve user mfa-reset EMAIL")
 		}
