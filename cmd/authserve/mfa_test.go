@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/authserve/authserve/internal/logtest"
 	"github.com/authserve/authserve/internal/mysqltest"
 	"github.com/authserve/authserve/internal/pgtest"
+	"github.com/authserve/authserve/internal/sqlstore"
 	"github.com/authserve/authserve/internal/totp"
 )
 
@@ -514,6 +516,14 @@ func checkMFALogs(t *testing.T, logs *logtest.Buffer, secrets []string) {
 			t.Errorf("no %s event in the logs", ev)
 		}
 	}
+	checkMFALogsClean(t, logs, secrets)
+}
+
+// checkMFALogsClean requires that none of secrets, in any spelling a
+// client may send, is in the logs.
+func checkMFALogsClean(t *testing.T, logs *logtest.Buffer, secrets []string) {
+	t.Helper()
+	text := logs.String()
 	for _, s := range secrets {
 		variants := []string{s, strings.ReplaceAll(s, "-", ""), strings.ToUpper(strings.ReplaceAll(s, "-", ""))}
 		for _, v := range variants {
@@ -527,5 +537,93 @@ func checkMFALogs(t *testing.T, logs *logtest.Buffer, secrets []string) {
 				t.Errorf("a secret, code, recovery code or mfa_token (%.4s…) reached the logs", v)
 			}
 		}
+	}
+}
+
+// TestMFAKeyRotation follows a factor through the README's key rotation:
+// stored unencrypted without a key, sealed under the first key when next
+// used, moved to the second key while the first is a previous key, and
+// unusable (500, nothing leaked) where only a key it is not sealed under is
+// configured.
+func TestMFAKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rotation.db")
+	key1, key2 := totp.GenerateKey(), totp.GenerateKey()
+	k1, _ := totp.ParseKey(key1)
+	k2, _ := totp.ParseKey(key2)
+	m := &mfaClient{t: t, last: map[string]int64{}}
+	var logs []*logtest.Buffer
+	serve := func(extra map[string]string) *server {
+		env := testEnv(t, map[string]string{"AUTH_DATABASE_URL": "sqlite:" + path, "AUTH_JWT_SECRET": "rotation-test-secret-0123456789abcdef"})
+		for k, v := range extra {
+			env[k] = v
+		}
+		s := startServer(t, env)
+		m.base = s.URL
+		logs = append(logs, s.Logs)
+		return s
+	}
+	var userID int64
+	var factorID string
+	storedKey := func() (string, string) {
+		t.Helper()
+		st, err := sqlstore.Open(context.Background(), sqlstore.Options{Driver: "sqlite", DSN: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		f, err := st.Factor(context.Background(), userID, factorID)
+		if err != nil {
+			t.Fatalf("Factor = %v", err)
+		}
+		return f.KeyID, f.Secret
+	}
+
+	s := serve(nil)
+	if !strings.Contains(s.Logs.String(), "TOTP secrets are stored unencrypted") {
+		t.Errorf("start-up without AUTH_MFA_ENCRYPTION_KEY does not say secrets are stored unencrypted")
+	}
+	userID = int64(register(t, m.base, "rot@example.com")["id"].(float64))
+	var secret string
+	factorID, secret, _ = m.enrol(m.accessOf("rot@example.com"))
+	s.Stop(t)
+	if id, sealed := storedKey(); id != totp.PlainKeyID || sealed != secret {
+		t.Errorf("without a key: stored under %q, want %q as is", id, totp.PlainKeyID)
+	}
+
+	verify := func(want int) {
+		t.Helper()
+		tok := m.mfaToken("rot@example.com")
+		code := m.peek(secret)
+		st, body := m.do("POST", "/api/auth/mfa/verify", "", "", map[string]any{"mfa_token": tok, "code": code})
+		if st != want {
+			t.Fatalf("verify = %d %v, want %d", st, body, want)
+		}
+		if st == http.StatusOK {
+			m.code(secret)
+		}
+	}
+	steps := []struct {
+		name    string
+		env     map[string]string
+		want    int
+		wantKey string
+	}{
+		{"first key set", map[string]string{"AUTH_MFA_ENCRYPTION_KEY": key1}, 200, totp.KeyID(k1)},
+		{"rotated: second key, first as previous", map[string]string{"AUTH_MFA_ENCRYPTION_KEY": key2, "AUTH_MFA_PREVIOUS_KEYS": key1}, 200, totp.KeyID(k2)},
+		{"only the first key again", map[string]string{"AUTH_MFA_ENCRYPTION_KEY": key1}, 500, totp.KeyID(k2)},
+		{"only the second key", map[string]string{"AUTH_MFA_ENCRYPTION_KEY": key2}, 200, totp.KeyID(k2)},
+	}
+	for _, step := range steps {
+		s := serve(step.env)
+		verify(step.want)
+		s.Stop(t)
+		id, sealed := storedKey()
+		if id != step.wantKey || strings.Contains(sealed, secret) {
+			t.Errorf("%s: stored under key %q, want %q, sealed (not the plain secret)", step.name, id, step.wantKey)
+		}
+	}
+	for _, l := range logs {
+		checkMFALogsClean(t, l, m.secrets)
 	}
 }

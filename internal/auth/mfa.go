@@ -114,6 +114,10 @@ type MFACompletion struct {
 	Step     int64
 	// RecoveryHash: a recovery code with this hash (instead of a factor).
 	RecoveryHash string
+	// ResealKeyID and ResealSecret, when set, replace the factor's sealed
+	// secret: a secret sealed under an earlier key (or none) moves to the
+	// current key when it is next used.
+	ResealKeyID, ResealSecret string
 	Session      Session
 	First        RefreshToken
 	Now          time.Time
@@ -413,6 +417,12 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code string, c Client
 			if ok {
 				done.FactorID, done.Step, method = f.ID, step, "otp"
 				level.AMR = []string{"pwd", "otp"}
+				if f.KeyID != s.sealer.CurrentKeyID() {
+					if done.ResealKeyID, done.ResealSecret, err = s.sealer.Seal(secret, f.ID); err != nil {
+						s.releaseAttempt(ctx, keys, false)
+						return Tokens{}, fmt.Errorf("reseal factor secret: %w", err)
+					}
+				}
 				break
 			}
 		}

@@ -39,6 +39,7 @@ VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, -1)`
 	// accepted: the replay check, atomic with the write.
 	qUseStep = `UPDATE mfa_factors SET last_step = ?, last_used_at = ?
 WHERE id = ? AND activated_at IS NOT NULL AND last_step < ?`
+	qResealFactor = `UPDATE mfa_factors SET secret = ?, key_id = ? WHERE id = ?`
 
 	qDeleteRecoveryCodes = `DELETE FROM mfa_recovery_codes WHERE user_id = ?`
 	qInsertRecoveryCode  = `INSERT INTO mfa_recovery_codes (user_id, code_hash, created_at, used_at) VALUES (?, ?, ?, NULL)`
@@ -62,7 +63,7 @@ WHERE token_hash = ?`
 // mfaStatements are the prepared MFA queries, prepared with the others.
 type mfaStatements struct {
 	insertFactor, deletePendingFactors, factor, activateFactor, setMFAEnabled, listFactors, activeFactorTypes,
-	countActiveFactors, deleteFactor, deleteFactors, useStep,
+	countActiveFactors, deleteFactor, deleteFactors, useStep, resealFactor,
 	deleteRecoveryCodes, insertRecoveryCode, useRecoveryCode,
 	insertChallenge, pruneChallenges, deleteChallenges, challenge, failChallenge, spendChallenge *sql.Stmt
 }
@@ -81,6 +82,7 @@ func prepareMFA(prepare func(**sql.Stmt, string) error, m *mfaStatements) error 
 		prepare(&m.deleteFactor, qDeleteFactor),
 		prepare(&m.deleteFactors, qDeleteFactors),
 		prepare(&m.useStep, qUseStep),
+		prepare(&m.resealFactor, qResealFactor),
 		prepare(&m.deleteRecoveryCodes, qDeleteRecoveryCodes),
 		prepare(&m.insertRecoveryCode, qInsertRecoveryCode),
 		prepare(&m.useRecoveryCode, qUseRecoveryCode),
@@ -96,7 +98,7 @@ func prepareMFA(prepare func(**sql.Stmt, string) error, m *mfaStatements) error 
 // all lists the prepared statements, for closing.
 func (m *mfaStatements) all() []*sql.Stmt {
 	return []*sql.Stmt{m.insertFactor, m.deletePendingFactors, m.factor, m.activateFactor, m.setMFAEnabled,
-		m.listFactors, m.activeFactorTypes, m.countActiveFactors, m.deleteFactor, m.deleteFactors, m.useStep,
+		m.listFactors, m.activeFactorTypes, m.countActiveFactors, m.deleteFactor, m.deleteFactors, m.useStep, m.resealFactor,
 		m.deleteRecoveryCodes, m.insertRecoveryCode, m.useRecoveryCode,
 		m.insertChallenge, m.pruneChallenges, m.deleteChallenges, m.challenge, m.failChallenge, m.spendChallenge}
 }
@@ -483,6 +485,11 @@ func (s *Store) CompleteMFA(ctx context.Context, c auth.MFACompletion) error {
 		}
 		if err != nil {
 			return err
+		}
+		if c.ResealKeyID != "" && c.RecoveryHash == "" {
+			if _, err := tx.StmtContext(ctx, q.mfa.resealFactor).ExecContext(ctx, c.ResealSecret, c.ResealKeyID, c.FactorID); err != nil {
+				return err
+			}
 		}
 		return s.insertSession(ctx, tx, q, c.Session, c.First)
 	})

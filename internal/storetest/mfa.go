@@ -208,8 +208,13 @@ func testCompleteSpendsOnce(t *testing.T, s auth.Store, m auth.MFAStore) {
 	if err := m.CompleteMFA(ctx, completion(u, "c-once-1", "f-once", 100, "", "s-once-0", now)); !errors.Is(err, auth.ErrInvalidMFACode) {
 		t.Errorf("CompleteMFA(the activation's step) = %v, want ErrInvalidMFACode", err)
 	}
-	if err := m.CompleteMFA(ctx, completion(u, "c-once-1", "f-once", 101, "", "s-once-1", now)); err != nil {
+	done := completion(u, "c-once-1", "f-once", 101, "", "s-once-1", now)
+	done.ResealKeyID, done.ResealSecret = "k2", "resealed-f-once"
+	if err := m.CompleteMFA(ctx, done); err != nil {
 		t.Fatalf("CompleteMFA(step 101) = %v", err)
+	}
+	if f, err := m.Factor(ctx, u.ID, "f-once"); err != nil || f.KeyID != "k2" || f.Secret != "resealed-f-once" {
+		t.Errorf("factor after a completion that reseals = %q under %q, %v; want resealed-f-once under k2", f.Secret, f.KeyID, err)
 	}
 	sessions, err := s.ListSessions(ctx, u.ID, now)
 	if err != nil || len(sessions) != 1 || sessions[0].ID != "s-once-1" || sessions[0].AAL != "aal2" || !slices.Equal(sessions[0].AMR, []string{"pwd", "otp"}) {
