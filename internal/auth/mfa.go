@@ -118,9 +118,9 @@ type MFACompletion struct {
 	// secret: a secret sealed under an earlier key (or none) moves to the
 	// current key when it is next used.
 	ResealKeyID, ResealSecret string
-	Session      Session
-	First        RefreshToken
-	Now          time.Time
+	Session                   Session
+	First                     RefreshToken
+	Now                       time.Time
 }
 
 // MFAStore is the persistence of multi-factor authentication. Every
