@@ -92,6 +92,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		slog.String("database", db.Driver), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
+	stopMail, err := a.startMail(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
@@ -114,6 +119,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
+	stopMail(sctx)
 	logger.Info("stopped")
 	return nil
 }
