@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,7 +89,12 @@ func (r *Redis) Clear(ctx context.Context, exact, prefix string) error {
 }
 
 // Clear implements auth.Lockout: both sides are cleared, since either may
-// hold counts from before or during an outage.
+// hold counts from before or during an outage. A primary that fails is
+// treated as by the other calls (marked down, logged once); the counts it
+// still holds then expire on their own.
 func (f *fallback) Clear(ctx context.Context, exact, prefix string) error {
-	return errors.Join(f.primary.Clear(ctx, exact, prefix), f.fallback.Clear(ctx, exact, prefix))
+	if f.shouldTryPrimary() {
+		f.primaryOK(ctx, f.primary.Clear(ctx, exact, prefix))
+	}
+	return f.fallback.Clear(ctx, exact, prefix)
 }

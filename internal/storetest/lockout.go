@@ -25,6 +25,7 @@ func RunLockout(t *testing.T, open func(t *testing.T) auth.Lockout) {
 		{"ReservationsCount", testReservationsCount},
 		{"KeysAreIndependent", testKeysAreIndependent},
 		{"ParallelReserve", testParallelReserve},
+		{"Clear", testClear},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/storetest"
 )
 
 const (
@@ -40,6 +41,7 @@ func Run(t *testing.T, newLockout func(t *testing.T) auth.Lockout) {
 		{"SucceedOnUnknownKey", testSucceedUnknown},
 		{"ParallelReserve", testParallelReserve},
 		{"ParallelFailLocksOnce", testParallelFail},
+		{"Clear", func(t *testing.T, l auth.Lockout) { storetest.LockoutClear(t, l, start()) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
