@@ -61,6 +61,7 @@ func (a *app) startMail(ctx context.Context) (stop func(context.Context), err er
 		Logger:      a.log,
 		MaxAttempts: a.cfg.MailMaxAttempts,
 		RetryBase:   a.cfg.MailRetryBase,
+		WakeJitter:  mail.DefaultWakeJitter,
 	})
 	done := make(chan struct{})
 	go func() {

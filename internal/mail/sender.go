@@ -56,6 +56,9 @@ type SenderOptions struct {
 	RetryMax  time.Duration
 	// SendTimeout bounds one delivery.
 	SendTimeout time.Duration
+	// WakeJitter bounds the random pause after a wake-up (see settle); 0
+	// claims at once.
+	WakeJitter time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -69,6 +72,7 @@ const (
 	DefaultRetryBase   = 30 * time.Second
 	DefaultRetryMax    = time.Hour
 	DefaultSendTimeout = 30 * time.Second
+	DefaultWakeJitter  = 250 * time.Millisecond
 	// pruneEvery is how often spent link tokens and cooldowns are deleted.
 	pruneEvery = time.Hour
 )
@@ -164,8 +168,26 @@ func (s *Sender) Run(ctx context.Context) {
 			return
 		case <-s.o.Wake:
 			t.Stop()
+			s.settle(ctx)
 		case <-t.C:
 		}
+	}
+}
+
+// settle waits a random moment (up to WakeJitter) after a wake-up before
+// claiming. The sender's database writes would otherwise follow each
+// queued email at once, and on SQLite, whose writers take turns, slow the
+// very next request: a client timing a forgot request right after another
+// could tell whether the first address had an account.
+func (s *Sender) settle(ctx context.Context) {
+	if s.o.WakeJitter <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(s.o.WakeJitter))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
