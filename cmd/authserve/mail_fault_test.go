@@ -57,7 +57,7 @@ func TestMailSurvivesSMTPOutage(t *testing.T) {
 		t.Errorf("slowest forgot while SMTP is down took %v, want well under a second", took[len(took)-1])
 	}
 	// Let several delivery attempts fail.
-	s.Logs.waitFor(t, "failed delivery attempts", func(logs string) bool {
+	s.Logs.WaitFor(t, "failed delivery attempts", func(logs string) bool {
 		return strings.Count(logs, "email delivery failed; will retry") >= during
 	})
 	downFor := 2 * time.Second

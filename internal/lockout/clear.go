@@ -4,27 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/fallback"
 )
-
-// Clear implements auth.Lockout.
-func (m *Memory) Clear(_ context.Context, exact, prefix string) error {
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		for k := range sh.keys {
-			if (exact != "" && k == exact) || (prefix != "" && strings.HasPrefix(k, prefix)) {
-				delete(sh.keys, k)
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return nil
-}
 
 // group is the part of a key up to and including its first '|' (the
 // domain's "pair:EMAIL|ADDRESS" keys group by email), or "" for a key
@@ -88,13 +75,14 @@ func (r *Redis) Clear(ctx context.Context, exact, prefix string) error {
 	return nil
 }
 
-// Clear implements auth.Lockout: both sides are cleared, since either may
-// hold counts from before or during an outage. A primary that fails is
-// treated as by the other calls (marked down, logged once); the counts it
-// still holds then expire on their own.
-func (f *fallback) Clear(ctx context.Context, exact, prefix string) error {
-	if f.shouldTryPrimary() {
-		f.primaryOK(ctx, f.primary.Clear(ctx, exact, prefix))
-	}
-	return f.fallback.Clear(ctx, exact, prefix)
+// Clear implements auth.Lockout: the fallback's counts (from outages) are
+// cleared in any case, the primary's while it answers; when it does not,
+// the switch treats that like any other failure, and what Redis still
+// holds expires on its own.
+func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error {
+	errF := f.fallback.Clear(ctx, exact, prefix)
+	_, errP := fallback.Do(ctx, f.sw,
+		func() (struct{}, error) { return struct{}{}, f.primary.Clear(ctx, exact, prefix) },
+		func() (struct{}, error) { return struct{}{}, nil })
+	return errors.Join(errP, errF)
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,9 +87,10 @@ type Sender struct {
 	o     SenderOptions
 	owner string
 	log   *slog.Logger
-	// nextRetry is the earliest retry this sender scheduled, so that it
-	// wakes for it rather than waiting for the next poll.
-	nextRetry time.Time
+	// retries are the times of the retries this sender scheduled and has
+	// not reached yet, so that it wakes for each rather than waiting for
+	// the next poll.
+	retries   []time.Time
 	lastPrune time.Time
 }
 
@@ -156,8 +158,9 @@ func (s *Sender) Run(ctx context.Context) {
 			continue // more may be due
 		}
 		wait := s.o.Poll
-		if !s.nextRetry.IsZero() {
-			if d := s.nextRetry.Sub(s.o.Now()); d < wait {
+		now := s.o.Now()
+		for _, r := range s.retries {
+			if d := r.Sub(now); d < wait {
 				wait = max(d, 10*time.Millisecond)
 			}
 		}
@@ -194,9 +197,8 @@ func (s *Sender) settle(ctx context.Context) {
 // round claims one batch and delivers it; it returns how many it claimed.
 func (s *Sender) round(ctx context.Context) int {
 	now := s.o.Now()
-	if !s.nextRetry.IsZero() && !now.Before(s.nextRetry) {
-		s.nextRetry = time.Time{}
-	}
+	// Retries due by now are claimed below (or by another replica).
+	s.retries = slices.DeleteFunc(s.retries, func(r time.Time) bool { return !r.After(now) })
 	msgs, err := s.o.Outbox.ClaimOutbox(ctx, s.owner, now, s.o.Lease, s.o.Batch)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -255,9 +257,7 @@ func (s *Sender) deliver(ctx context.Context, m auth.OutboxMessage) {
 	if rerr := s.o.Outbox.MarkRetry(rctx, m.ID, s.owner, next, reason); rerr != nil {
 		s.log.Warn("recording a delivery failure failed", slog.String("error", rerr.Error()), slog.Int64("email_id", m.ID))
 	}
-	if s.nextRetry.IsZero() || next.Before(s.nextRetry) {
-		s.nextRetry = next
-	}
+	s.retries = append(s.retries, next)
 	s.log.Warn("email delivery failed; will retry", append([]any{slog.String("reason", reason), slog.String("next_attempt", next.UTC().Format(time.RFC3339))}, attrsAny(attrs)...)...)
 }
 

@@ -1,28 +1,34 @@
-package storetest
+package lockouttest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"testing"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
 )
 
-// LockoutClear checks auth.Lockout's Clear at now: the exact key and every
-// key of the prefix are forgotten, locked or not, and nothing else is; the
-// prefix is literal (LIKE or glob wildcards in an email match only
-// themselves). It is part of RunLockout, and exported so that the lockouts
-// outside the SQL store run it too.
-func LockoutClear(t *testing.T, l auth.Lockout, now time.Time) {
+// testClear checks Clear: the exact key and every key of the prefix are
+// forgotten, locked or not, and nothing else is; the prefix is literal
+// (LIKE or glob wildcards in an email match only themselves). The emails
+// are unique to the test, since a server may be shared.
+func testClear(t *testing.T, l auth.Lockout) {
 	ctx := context.Background()
-	const limit = 1
-	cleared := []string{"acct:a_b%c@example.com", "pair:a_b%c@example.com|192.0.2.1", "pair:a_b%c@example.com|2001:db8::1"}
+	now := start()
+	b := make([]byte, 6)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	email := "a_b%c*" + id + "@example.com"
+	cleared := []string{"acct:" + email, "pair:" + email + "|192.0.2.1", "pair:" + email + "|2001:db8::1"}
 	kept := []string{
-		"acct:a_b%c@example.com.evil",           // the exact key is exact
-		"pair:a_b%c@example.com.evil|192.0.2.1", // the prefix ends at '|'
-		"pair:aXbYc@example.com|192.0.2.1",      // _ and % are not wildcards
-		"pair:other@example.com|192.0.2.1",
+		"acct:" + email + ".evil",             // the exact key is exact
+		"pair:" + email + ".evil|192.0.2.1",   // the prefix ends at '|'
+		"pair:aXbYcZ" + id + "@example.com|1", // _, % and * are not wildcards
+		"pair:other" + id + "@example.com|192.0.2.1",
 	}
+	const limit = 1
 	for _, k := range append(append([]string(nil), cleared...), kept...) {
 		if retry, err := l.Reserve(ctx, k, limit, lockFor, now); err != nil || retry != 0 {
 			t.Fatalf("Reserve(%q) = %v, %v, want 0, nil", k, retry, err)
@@ -31,7 +37,7 @@ func LockoutClear(t *testing.T, l auth.Lockout, now time.Time) {
 			t.Fatalf("Fail(%q) = %v, %v, want locked", k, locked, err)
 		}
 	}
-	if err := l.Clear(ctx, "acct:a_b%c@example.com", "pair:a_b%c@example.com|"); err != nil {
+	if err := l.Clear(ctx, "acct:"+email, "pair:"+email+"|"); err != nil {
 		t.Fatalf("Clear() = %v", err)
 	}
 	later := now.Add(time.Second)
@@ -46,9 +52,7 @@ func LockoutClear(t *testing.T, l auth.Lockout, now time.Time) {
 		}
 	}
 	// Clearing what is not there is no error.
-	if err := l.Clear(ctx, "acct:nobody@example.com", "pair:nobody@example.com|"); err != nil {
+	if err := l.Clear(ctx, "acct:nobody-"+id+"@example.com", "pair:nobody-"+id+"@example.com|"); err != nil {
 		t.Errorf("Clear(unknown) = %v", err)
 	}
 }
-
-func testClear(t *testing.T, l auth.Lockout) { LockoutClear(t, l, t0) }
