@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/mail"
 )
@@ -66,7 +67,9 @@ func (a *app) startMail(ctx context.Context) (stop func(context.Context), err er
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.Run(ctx)
+		// The sender's polling must not open the circuit by itself (see
+		// breaker.Background).
+		s.Run(breaker.Background(ctx))
 	}()
 	return func(wait context.Context) {
 		select {
