@@ -16,8 +16,11 @@ type User struct {
 	FirstName    string
 	LastName     string
 	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerified is true once the owner proved the address is theirs
+	// (a verification link, a password reset, or an administrator).
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 	// MFAEnabled says the account has an active second factor: its logins
 	// take two steps (mfa.go).
 	MFAEnabled bool

@@ -28,6 +28,9 @@ type Config struct {
 	LockoutThreshold        int // per email and client address; 0 disables
 	LockoutAccountThreshold int // per email from everywhere; 0 disables
 	LockoutDuration         time.Duration
+
+	// Recovery holds the rules of email verification and password reset.
+	Recovery RecoveryConfig
 }
 
 // Service implements registration, login, token refresh, logout and the
@@ -41,6 +44,8 @@ type Service struct {
 	log     *slog.Logger
 	obs     Observer
 	now     func() time.Time
+	rec     RecoveryStore
+	mail    MailComposer
 
 	// MFA (mfa.go).
 	mfa       MFAStore
@@ -57,6 +62,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	Observer Observer
 	Now      func() time.Time
+	// Recovery and Mail enable email verification, password reset and
+	// change; without them those operations fail.
+	Recovery RecoveryStore
+	Mail     MailComposer
 	// MFAStore defaults to Store when Store implements it. Sealer seals
 	// TOTP secrets; nil stores them unencrypted (development). MFAIssuer
 	// labels the account in authenticator apps; default "authserve".
@@ -83,7 +92,7 @@ func NewService(cfg Config, d Deps) *Service {
 		d.Sealer, _ = totp.NewSealer(nil)
 	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now,
-		mfa: d.MFAStore, sealer: d.Sealer, mfaIssuer: cmp.Or(d.MFAIssuer, "authserve")}
+		rec: d.Recovery, mail: d.Mail, mfa: d.MFAStore, sealer: d.Sealer, mfaIssuer: cmp.Or(d.MFAIssuer, "authserve")}
 }
 
 // Registration is the input of Register.
@@ -140,6 +149,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	s.event(ctx, "user.registered", slog.Int64("user_id", u.ID))
+	s.sendVerification(ctx, u)
 	return u, nil
 }
 
@@ -234,6 +244,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if !u.IsActive {
 		s.event(ctx, "user.login_failed", slog.String("reason", "account_disabled"), slog.String("email", MaskEmail(norm)), slog.Int64("user_id", u.ID))
 		return Tokens{}, ErrAccountDisabled
+	}
+	if err := s.checkVerified(ctx, u); err != nil {
+		return Tokens{}, err
 	}
 	if u.MFAEnabled {
 		return Tokens{}, s.challengeMFA(ctx, u, c)

@@ -67,8 +67,8 @@ type verifyInput struct {
 }
 
 var (
-	activateExample = map[string]any{"code": "492039"}
-	verifyExample   = map[string]any{"mfa_token": "Jx7m2bqQ0uZfY3h8sVt1Kc9aWnE4dRpL6oGi5yXzB0M", "code": "492039"}
+	activateExample  = map[string]any{"code": "492039"}
+	mfaVerifyExample = map[string]any{"mfa_token": "Jx7m2bqQ0uZfY3h8sVt1Kc9aWnE4dRpL6oGi5yXzB0M", "code": "492039"}
 )
 
 // mfaRoutes registers the MFA operations.
@@ -124,7 +124,7 @@ func (s *server) mfaRoutes(bearer []map[string][]string, authenticated huma.Midd
 		OperationID: "verifyMFA", Method: http.MethodPost, Path: "/api/auth/mfa/verify", Tags: []string{tagMFA, tagAuth},
 		Summary:      "Complete a login with a second factor",
 		Description:  "The second step of a login that answered 403 mfa_required: exchanges its mfa_token and a TOTP code (or one recovery code) for tokens at aal2, from the same client (address and User-Agent) as the login. A wrong code gets 401 invalid_mfa_code and counts against the email's lockout like a wrong password; the mfa_token stays usable until its fifth wrong code, its use, or 5 minutes. A code already used is refused.",
-		RequestBody:  jsonBody("The mfa_token and a code.", verifyExample),
+		RequestBody:  jsonBody("The mfa_token and a code.", mfaVerifyExample),
 		Responses:    s.responses(http.StatusOK, "Tokens (aal2) and the account.", postErrors, codeInvalidMFACode, codeAccountDisabled, codeAccountLocked),
 		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleVerifyMFA(svc))

@@ -56,7 +56,7 @@ func (s *server) routes() {
 		Summary:      "Log in",
 		Description:  "Exchanges an email and password for an access token and a refresh token, starting a login session. A wrong password and an unknown email fail alike. Repeated failures for one email lock it for that client address (429 account_locked). For an account with an active second factor the right password issues no tokens: 403 mfa_required carries an mfa_token for POST /api/auth/mfa/verify.",
 		RequestBody:  jsonBody("The account's credentials.", loginExample),
-		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeAccountLocked, codeOverloaded, codeMFARequired),
+		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded, codeMFARequired),
 		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleLogin(svc))
 
@@ -131,6 +131,8 @@ func (s *server) routes() {
 		Description: "Metrics in the Prometheus text format: requests per route and status, authentication events, database calls and the circuit breaker. 404 when metrics are disabled.",
 		Responses:   s.metricsResponses(),
 	}, handleMetrics(s.metrics))
+
+	s.recoveryRoutes(bearer, authenticated)
 
 	s.documentStatic()
 }

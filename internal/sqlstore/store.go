@@ -212,6 +212,10 @@ type statements struct {
 
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
 
+	// rec are the statements of email verification, password reset and
+	// the outbox (recovery.go).
+	rec recoveryStatements
+
 	mfa mfaStatements // mfa.go
 }
 
@@ -267,6 +271,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.releaseAttempt, qReleaseAttempt),
 		prepare(&st.deleteAttempt, qDeleteAttempt),
 		prepare(&st.pruneAttempts, qPruneAttempts),
+		s.prepareRecovery(prepare, &st.rec),
 		prepareMFA(prepare, &st.mfa),
 	)
 	if err != nil {
@@ -294,6 +299,9 @@ func (s *Store) resetStatements() {
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
 	) {
+		_ = stmt.Close()
+	}
+	for _, stmt := range st.rec.all() {
 		_ = stmt.Close()
 	}
 }
