@@ -85,6 +85,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if mem != nil {
 		defer mem.Close()
 	}
+	stopMail, err := a.startMail(ctx)
+	if err != nil {
+		gate.Fail()
+		srv.Close()
+		<-errc
+		return err
+	}
 	gate.Ready(a.newHandler(limiter))
 	logger.Info("authserve ready",
 		slog.String("signing_alg", a.keys.Algorithm()), slog.Duration("startup", time.Since(start)))
@@ -99,7 +106,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.shutdown(srv, errc)
+	a.shutdown(srv, errc, stopMail)
 	return nil
 }
 
@@ -145,7 +152,7 @@ func newHTTPServer(ctx context.Context, cfg config.Config, log *slog.Logger, han
 
 // shutdown drains srv within AUTH_SHUTDOWN_TIMEOUT, then closes what is
 // left, and waits for Serve (whose result errc carries) to return.
-func (a *app) shutdown(srv *http.Server, errc <-chan error) {
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopMail func(context.Context)) {
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -156,6 +163,7 @@ func (a *app) shutdown(srv *http.Server, errc <-chan error) {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
+	stopMail(sctx)
 	a.log.Info("stopped")
 }
 
