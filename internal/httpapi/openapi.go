@@ -289,7 +289,7 @@ func marshalSpec(oapi *huma.OpenAPI) (jsonDoc, yamlDoc []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("marshal OpenAPI document as YAML: %w", err)
 	}
-	// A copy of exactly its size: the buffer's doubled capacity would stay
-	// resident for the life of the process.
-	return bytes.Clone(buf.Bytes()), yamlDoc, nil
+	// Copies of exactly their size: the buffers' doubled capacity would
+	// stay resident for the life of the process.
+	return bytes.Clone(buf.Bytes()), bytes.Clone(yamlDoc), nil
 }
