@@ -63,10 +63,20 @@ func startServer(t testing.TB, env map[string]string) *server {
 			t.Fatalf("run returned early: %v; logs:\n%s", err, s.Logs)
 		case <-time.After(10 * time.Millisecond):
 		}
+		// The listener answers before the API is built (httpapi.Starting);
+		// tests start once it is ready, so that start-up's log lines are
+		// all there.
+		url, ready := "", false
 		for _, l := range s.Logs.Lines(t) {
-			if l["msg"] == "authserve listening" {
-				s.URL = "http://" + l["addr"].(string)
+			switch l["msg"] {
+			case "authserve listening":
+				url = "http://" + l["addr"].(string)
+			case "authserve ready":
+				ready = true
 			}
+		}
+		if ready {
+			s.URL = url
 		}
 	}
 	t.Cleanup(func() { s.Stop(t) })
