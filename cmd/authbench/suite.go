@@ -35,6 +35,9 @@ import (
 // ratios are computed within a pass, so that they compare runs made
 // seconds apart on the same machine.
 
+// meRounds is how many times each /me server is driven per pass.
+const meRounds = 3
+
 // suiteSecret signs every token of a suite run, authserve's and the
 // ceiling's alike.
 const suiteSecret = "authbench-suite-secret-0123456789-abcdef"
@@ -49,7 +52,13 @@ type SuitePass struct {
 	MeInfoRPS  float64 `json:"me_info_rps"`
 	MeWarnRPS  float64 `json:"me_warn_rps"`
 	CeilingRPS float64 `json:"ceiling_rps"`
-	MeInfoP99  float64 `json:"me_info_p99_ms"`
+	// Each round's figures, and its ratios (log cost 1 − info ÷ warn;
+	// info ÷ ceiling).
+	MeInfoRounds       []float64 `json:"me_info_rounds"`
+	MeWarnRounds       []float64 `json:"me_warn_rounds"`
+	CeilingRounds      []float64 `json:"ceiling_rounds"`
+	LogCostRounds      []float64 `json:"log_cost_rounds"`
+	CeilingRatioRounds []float64 `json:"ceiling_ratio_rounds"`
 	// Login at 8 clients, its bcrypt bound readings and efficiency (ok/s ÷
 	// the median reading); login at 64 with /healthz probed beside it.
 	Login8OKPerSecond float64        `json:"login8_ok_per_second"`
@@ -218,59 +227,55 @@ func (s *suite) runPass(ctx context.Context, engine string, pass int) (SuitePass
 	}
 	s.logf("%s: start-up %v ms (ready %v ms), idle RSS %.1f MiB", engine, p.StartupMS, p.ReadyMS, p.IdleRSSMiB)
 
-	// /me: the order alternates between passes, so that drift in the
-	// machine's load does not always favour the same side.
-	var token string
-	meInfo := func() error {
-		srv, err := s.start(ctx, engine, "info", 10)
-		if err != nil {
-			return err
-		}
-		defer srv.stop()
-		rep, err := s.load(ctx, srv.addr, "me:32", 8, "")
-		if err != nil {
-			return err
-		}
-		p.MeInfoRPS, p.MeInfoP99 = rep.Phases[0].OKPerSecond, rep.Phases[0].Latency.P99
-		token, err = loginToken(ctx, srv.addr)
-		return err
+	// /me: the three servers run side by side (an idle one costs
+	// nothing) and are driven in turn, in meRounds rounds of a third of
+	// the phase each, the order rotating, so that drift in the machine's
+	// load hits all three alike; each round gives its own ratios.
+	info, err := s.start(ctx, engine, "info", 10)
+	if err != nil {
+		return p, err
 	}
-	meWarn := func() error {
-		srv, err := s.start(ctx, engine, "warn", 10)
-		if err != nil {
-			return err
-		}
-		defer srv.stop()
-		rep, err := s.load(ctx, srv.addr, "me:32", 8, "")
-		if err != nil {
-			return err
-		}
-		p.MeWarnRPS = rep.Phases[0].OKPerSecond
-		return nil
+	defer info.stop()
+	warn, err := s.start(ctx, engine, "warn", 10)
+	if err != nil {
+		return p, err
 	}
-	ceiling := func() error {
-		srv, err := s.startCeiling(ctx)
-		if err != nil {
-			return err
-		}
-		defer srv.stop()
-		rep, err := s.load(ctx, srv.addr, "me:32", 0, token)
-		if err != nil {
-			return err
-		}
-		p.CeilingRPS = rep.Phases[0].OKPerSecond
-		return nil
+	defer warn.stop()
+	token, err := loginToken(ctx, info.addr)
+	if err != nil {
+		return p, err
 	}
-	order := []func() error{meInfo, ceiling, meWarn}
-	if pass%2 == 1 {
-		order = []func() error{meWarn, meInfo, ceiling}
+	ceil, err := s.startCeiling(ctx)
+	if err != nil {
+		return p, err
 	}
-	for _, f := range order {
-		if err := f(); err != nil {
-			return p, err
+	defer ceil.stop()
+	slice := max(s.duration/meRounds, 500*time.Millisecond)
+	targets := []struct {
+		addr, bearer string
+		users        int
+		rps          *[]float64
+	}{{info.addr, "", 8, &p.MeInfoRounds}, {warn.addr, "", 8, &p.MeWarnRounds}, {ceil.addr, token, 0, &p.CeilingRounds}}
+	for round := range meRounds {
+		for k := range targets {
+			t := targets[(k+round+pass)%len(targets)]
+			rep, err := s.loadFor(ctx, t.addr, "me:32", t.users, t.bearer, slice)
+			if err != nil {
+				return p, err
+			}
+			*t.rps = append(*t.rps, rep.Phases[0].OKPerSecond)
 		}
 	}
-	s.logf("%s: me info %.0f/s, warn %.0f/s, ceiling %.0f/s", engine, p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS)
+	p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS = median(p.MeInfoRounds), median(p.MeWarnRounds), median(p.CeilingRounds)
+	for i := range p.MeInfoRounds {
+		p.LogCostRounds = append(p.LogCostRounds, 1-p.MeInfoRounds[i]/p.MeWarnRounds[i])
+		p.CeilingRatioRounds = append(p.CeilingRatioRounds, p.MeInfoRounds[i]/p.CeilingRounds[i])
+	}
+	info.stop()
+	warn.stop()
+	ceil.stop()
+	s.logf("%s: me info %.0f/s, warn %.0f/s, ceiling %.0f/s (rounds: %.0f / %.0f / %.0f)", engine, p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS,
+		p.MeInfoRounds, p.MeWarnRounds, p.CeilingRounds)
 
 	// Logins, with the bound read before (twice: here and inside the run)
 	// and after.
@@ -307,8 +312,13 @@ func (s *suite) runPass(ctx context.Context, engine string, pass int) (SuitePass
 	return p, nil
 }
 
-// load drives addr with authbench's engine.
+// load drives addr with authbench's engine for the suite's phase duration.
 func (s *suite) load(ctx context.Context, addr, phases string, users int, bearer string) (*loadtest.Report, error) {
+	return s.loadFor(ctx, addr, phases, users, bearer, s.duration)
+}
+
+// loadFor drives addr with authbench's engine, each phase for d.
+func (s *suite) loadFor(ctx context.Context, addr, phases string, users int, bearer string, d time.Duration) (*loadtest.Report, error) {
 	u, err := loadtest.CheckAddr(addr, false)
 	if err != nil {
 		return nil, err
@@ -323,7 +333,7 @@ func (s *suite) load(ctx context.Context, addr, phases string, users int, bearer
 	}
 	rep, err := loadtest.Run(ctx, loadtest.Config{
 		Addr: u, RunID: loadtest.NewRunID(), Users: users, Password: "Bench-Passw0rd-{n}", Phases: ph,
-		Duration: s.duration, MaxRequests: 1_000_000, Timeout: 10 * time.Second, BcryptCost: 10,
+		Duration: d, MaxRequests: 1_000_000, Timeout: 10 * time.Second, BcryptCost: 10,
 		BoundDuration: bound, ProbeHealthz: strings.HasPrefix(phases, "login"), Bearer: bearer,
 	})
 	if err != nil {
@@ -339,12 +349,19 @@ func (s *suite) load(ctx context.Context, addr, phases string, users int, bearer
 
 // process is a spawned server.
 type process struct {
-	cmd  *exec.Cmd
-	addr string
-	drop func()
+	cmd     *exec.Cmd
+	addr    string
+	drop    func()
+	stopped bool
 }
 
+// stop ends the process (SIGTERM, then SIGKILL after 15 s) and drops its
+// database; calling it again does nothing.
 func (p *process) stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { _ = p.cmd.Wait(); close(done) }()
@@ -588,7 +605,7 @@ func median(v []float64) float64 {
 }
 
 // summarize takes the medians over the passes; ratios are taken within
-// each pass first.
+// each round of a pass first, then the median of the rounds.
 func summarize(passes []SuitePass) SuiteSummary {
 	col := func(f func(SuitePass) float64) float64 {
 		v := make([]float64, 0, len(passes))
@@ -608,18 +625,8 @@ func summarize(passes []SuitePass) SuiteSummary {
 		MeInfoRPS:  col(func(p SuitePass) float64 { return p.MeInfoRPS }),
 		MeWarnRPS:  col(func(p SuitePass) float64 { return p.MeWarnRPS }),
 		CeilingRPS: col(func(p SuitePass) float64 { return p.CeilingRPS }),
-		LogCost: col(func(p SuitePass) float64 {
-			if p.MeWarnRPS == 0 {
-				return 0
-			}
-			return 1 - p.MeInfoRPS/p.MeWarnRPS
-		}),
-		MeCeilingRatio: col(func(p SuitePass) float64 {
-			if p.CeilingRPS == 0 {
-				return 0
-			}
-			return p.MeInfoRPS / p.CeilingRPS
-		}),
+		LogCost:        col(func(p SuitePass) float64 { return median(p.LogCostRounds) }),
+		MeCeilingRatio: col(func(p SuitePass) float64 { return median(p.CeilingRatioRounds) }),
 		Login8Efficiency: col(func(p SuitePass) float64 { return p.Login8Efficiency }),
 		HealthzP99MS:     col(func(p SuitePass) float64 { return p.Login64HealthzP99 }),
 		Login8OKPerSec:   col(func(p SuitePass) float64 { return p.Login8OKPerSecond }),
