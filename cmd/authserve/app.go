@@ -59,8 +59,12 @@ func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.
 	if err != nil {
 		return nil, exitError{code: 1, msg: "AUTH_DATABASE_URL: " + err.Error()}
 	}
+	mdb, _, err := cfg.MigrateDatabase()
+	if err != nil {
+		return nil, exitError{code: 1, msg: "AUTH_MIGRATE_DATABASE_URL: " + err.Error()}
+	}
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
-		Driver: db.Driver, DSN: db.DSN.Reveal(),
+		Driver: db.Driver, DSN: db.DSN.Reveal(), MigrateDSN: mdb.DSN.Reveal(),
 		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
 		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
 	})
@@ -70,7 +74,7 @@ func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.
 	if migrate {
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("migrate database: %w", err)
+			return nil, migrateFailed("migrate database", err)
 		}
 	}
 	return s, nil

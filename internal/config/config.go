@@ -58,6 +58,10 @@ type Config struct {
 	// DatabaseURL is sqlite:PATH, sqlite::memory:, postgres://…,
 	// postgresql://… or mysql://…; see Database.
 	DatabaseURL SecretURL `env:"AUTH_DATABASE_URL" envDefault:"sqlite:authserve.db"`
+	// MigrateDatabaseURL, when set, is the database migrations (and their
+	// lock) use instead of DatabaseURL: a direct URL beside a pooled one
+	// (see MigrateDatabase).
+	MigrateDatabaseURL SecretURL `env:"AUTH_MIGRATE_DATABASE_URL"`
 	// AutoMigrate applies pending migrations at start-up.
 	AutoMigrate bool `env:"AUTH_AUTO_MIGRATE" envDefault:"true"`
 	// DBTimeout is the upper bound on any one database operation.
@@ -130,7 +134,8 @@ type Config struct {
 	// LockoutDuration is how long a lock lasts.
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"15m"`
 	// RedisURL (redis:// or rediss://) holds rate-limit and lockout state
-	// shared by all replicas; empty keeps that state in process.
+	// shared by all replicas; empty keeps that state in process. A Redis
+	// Cluster is named by one or more of its nodes (more as ?addr=host:port).
 	RedisURL SecretURL `env:"AUTH_REDIS_URL"`
 
 	// LogLevel is the lowest level logged.

@@ -191,6 +191,7 @@ func validate(c *Config, ps *problems) {
 	if _, err := ParseDatabaseURL(c.DatabaseURL.Reveal()); err != nil {
 		ps.add("AUTH_DATABASE_URL", err)
 	}
+	ps.check("AUTH_MIGRATE_DATABASE_URL", c.checkMigrateDatabaseURL())
 	if c.RedisURL != "" {
 		ps.check("AUTH_REDIS_URL", checkRedisURL(c.RedisURL.Reveal()))
 	}
