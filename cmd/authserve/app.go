@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/authserve/authserve/internal/lockout"
 	"github.com/authserve/authserve/internal/logging"
 	"github.com/authserve/authserve/internal/metrics"
+	"github.com/authserve/authserve/internal/redisconn"
 	"github.com/authserve/authserve/internal/sqlstore"
 	"github.com/authserve/authserve/internal/token"
 )
@@ -32,7 +32,10 @@ type app struct {
 	keys    *token.KeySet
 	tokens  *token.Manager
 	service *auth.Service
-	redis   *redis.Client
+	redis   *redisconn.Client
+	// fallbacks is set with redis: which shared limits run on their
+	// fallback (scaleout.go).
+	fallbacks *fallbacks
 }
 
 // loadConfig reads the configuration and builds the logger.
@@ -96,24 +99,12 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 	}
 	var counters auth.Lockout = a.db
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL.Reveal())
-		if err != nil {
-			a.close()
-			return nil, exitError{code: 1, msg: "AUTH_REDIS_URL: " + err.Error()}
-		}
-		// Without this go-redis ignores context deadlines, and a hung Redis
-		// would stall logins instead of failing over to the fallback.
-		opt.ContextTimeoutEnabled = true
 		redis.SetLogger(redisLogger{logger})
-		a.redis = redis.NewClient(opt)
-		// Nothing waits for Redis, but an operator should hear at once
-		// that the shared state is not shared yet.
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		if err := a.redis.Ping(pctx).Err(); err != nil {
-			logger.Warn("Redis does not answer at start-up; rate limits and lockout counters fall back to this process and the database until it does",
-				slog.String("error", err.Error()))
+		if a.redis, err = openRedis(ctx, cfg, logger); err != nil {
+			a.close()
+			return nil, err
 		}
-		cancel()
+		a.fallbacks = newFallbacks(a.metrics)
 	}
 	a.store = breaker.NewStore(a.db, counters, breaker.Options{
 		Timeout:     cfg.DBTimeout,
@@ -127,7 +118,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		// Redis shares lockout state across replicas; when it fails the
 		// database-backed counters take over, so no login is refused
 		// because Redis is down.
-		lock = lockout.NewFallback(lockout.NewRedis(a.redis, "authserve:lockout:"), a.store, logger)
+		lock = lockout.NewFallbackNotify(lockout.NewRedis(a.redis, "authserve:lockout:"), a.store, logger,
+			a.fallbacks.onChange(limitLockout))
 	}
 	hasher, err := auth.NewHasher(cfg.BcryptCost, cfg.HashConcurrency, cfg.HashQueueTimeout, a.metrics)
 	if err != nil {

@@ -55,11 +55,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if mem != nil {
 		defer mem.Close()
 	}
+	ready := a.store.Ready
+	if a.fallbacks != nil {
+		ready = a.fallbacks.ready(ready)
+	}
 	handler := httpapi.NewHandler(httpapi.Options{
 		Service:      a.service,
 		Logger:       logger,
 		JWKS:         a.keys.JWKS,
-		Ready:        a.store.Ready,
+		Ready:        ready,
 		Metrics:      a.metrics.Handler(),
 		Observe:      a.metrics.ObserveRequest,
 		Limiter:      limiter,
@@ -155,7 +159,8 @@ func (a *app) newLimiter() (ratelimit.Limiter, *ratelimit.Memory) {
 	if a.redis == nil {
 		return mem, mem
 	}
-	return ratelimit.NewFallback(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log, a.metrics.RateLimitFallback), mem
+	return ratelimit.NewFallbackNotify(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log,
+		a.metrics.RateLimitFallback, a.fallbacks.onChange(limitRate)), mem
 }
 
 // pruneLoginAttempts deletes expired lockout counters now and then, so that

@@ -24,6 +24,9 @@ type fallback struct {
 	down      atomic.Bool // fast path: no lock while the primary is up
 	mu        sync.Mutex
 	nextProbe time.Time
+	// onChange, if not nil, hears each change: true when the fallback
+	// takes over, false when the primary is back (fallback_notify.go).
+	onChange func(down bool)
 }
 
 // NewFallback returns an auth.Lockout that uses primary and, when primary
@@ -120,6 +123,9 @@ func (f *fallback) markDown(ctx context.Context, err error) {
 	}
 	f.nextProbe = f.now().Add(f.probeEvery)
 	f.down.Store(true)
+	if f.onChange != nil {
+		f.onChange(true)
+	}
 	f.logger.WarnContext(ctx, "lockout falling back to in-process", "error", err.Error())
 }
 
@@ -133,5 +139,10 @@ func (f *fallback) markUp(ctx context.Context) {
 		return
 	}
 	f.down.Store(false)
-	f.logger.InfoContext(ctx, "lockout recovered")
+	if f.onChange != nil {
+		f.onChange(false)
+	}
+	// A warning too: the end of an outage is what an operator watching
+	// warnings needs to hear after its start.
+	f.logger.WarnContext(ctx, "lockout recovered")
 }

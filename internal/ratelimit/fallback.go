@@ -23,6 +23,9 @@ type fallback struct {
 	down      atomic.Bool // fast path: no lock while the primary is up
 	mu        sync.Mutex
 	nextProbe time.Time
+	// onChange, if not nil, hears each change: true when the fallback
+	// takes over, false when the primary is back (fallback_notify.go).
+	onChange func(down bool)
 }
 
 // NewFallback returns a Limiter that asks primary and, when primary
@@ -93,6 +96,9 @@ func (f *fallback) markDown(ctx context.Context, err error) {
 	}
 	f.nextProbe = f.now().Add(f.probeEvery)
 	f.down.Store(true)
+	if f.onChange != nil {
+		f.onChange(true)
+	}
 	f.logger.WarnContext(ctx, "rate limiter falling back to in-process", "error", err.Error())
 }
 
@@ -106,5 +112,10 @@ func (f *fallback) markUp(ctx context.Context) {
 		return
 	}
 	f.down.Store(false)
-	f.logger.InfoContext(ctx, "rate limiter recovered")
+	if f.onChange != nil {
+		f.onChange(false)
+	}
+	// A warning too: the end of an outage is what an operator watching
+	// warnings needs to hear after its start.
+	f.logger.WarnContext(ctx, "rate limiter recovered")
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authserve/authserve/internal/redistest"
 )
 
 // logBuffer collects log output from concurrent goroutines.
@@ -187,7 +189,7 @@ func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
 }
 
 func TestFallbackWithRedis(t *testing.T) {
-	c := testRedis(t)
+	c := redistest.Open(t, redistest.Single)
 	primary := &switchable{inner: NewRedis(c, 5, testPrefix(t, c))}
 	logger, logs := newLogger()
 	l := NewFallback(primary, newTestMemory(t, 5, defaultMaxKeys, newFakeClock()), logger, nil).(*fallback)
