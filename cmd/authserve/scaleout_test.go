@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/pgtest"
+	"github.com/authserve/authserve/internal/redistest"
 )
 
 // sendAs sends a request as the client at clientIP (X-Forwarded-For, which
@@ -324,4 +325,94 @@ func TestScaleOut(t *testing.T) {
 			t.Errorf("replica %d did not log Redis in cluster mode", i)
 		}
 	}
+}
+
+// TestScaleOutRedisNodeDies kills one master of a Redis Cluster under a
+// running server and brings it back: requests keep being answered, never
+// with a 5xx; the limits fall back loudly (a warning, the gauge, /readyz)
+// and return to the cluster when the node does, with a warning again.
+func TestScaleOutRedisNodeDies(t *testing.T) {
+	cluster := redistest.StartCluster(t)
+	s := startServer(t, testEnv(t, map[string]string{
+		"AUTH_REDIS_URL":                 cluster.URL,
+		"AUTH_RATE_LIMIT_PER_MINUTE":     "1000",
+		"AUTH_LOCKOUT_THRESHOLD":         "3",
+		"AUTH_LOCKOUT_ACCOUNT_THRESHOLD": "0",
+		"AUTH_TRUSTED_PROXIES":           "127.0.0.1/32",
+		"AUTH_LOG_LEVEL":                 "info",
+	}))
+	email := replicaEmail("node")
+	if r, err := sendAs("POST", s.URL+"/api/auth/register", replicaClientIP(), "", map[string]any{"email": email, "password": testPassword}); err != nil || r.status != http.StatusCreated {
+		t.Fatalf("register = %d, %v", r.status, err)
+	}
+	var counts statusCounts
+	// traffic logs in from fresh addresses (fresh keys, so every slot is
+	// touched) until done says so or the time is up.
+	traffic := func(what string, done func(logs string) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !done(s.Logs.String()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 20s; statuses %s; logs:\n%s", what, &counts, s.Logs)
+			}
+			r, err := sendAs("POST", s.URL+"/api/auth/login", replicaClientIP(), "", map[string]any{"email": email, "password": testPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts.add(r.status)
+			if r.status != http.StatusOK {
+				t.Errorf("%s: login = %d %v, want 200", what, r.status, r.body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	const (
+		rateDown, rateUp = "rate limiter falling back to in-process", "rate limiter recovered"
+		lockDown, lockUp = "lockout falling back", "lockout recovered"
+	)
+	checkState := func(when, rate, lockout string, gauge float64) {
+		t.Helper()
+		code, body, _ := call(t, "GET", s.URL+"/readyz", "", nil)
+		checks, _ := body["checks"].(map[string]any)
+		if code != http.StatusOK || checks["rate_limit"] != rate || checks["lockout"] != lockout {
+			t.Errorf("%s: GET /readyz = %d %v, want 200 with rate_limit %q, lockout %q", when, code, body, rate, lockout)
+		}
+		if v := sampleSum(scrapeMetrics(t, s.URL), "authserve_limits_fallback"); v != gauge {
+			t.Errorf("%s: authserve_limits_fallback sums to %v, want %v", when, v, gauge)
+		}
+	}
+
+	traffic("cluster up", func(string) bool { return counts.total() >= 10 })
+	checkState("cluster up", "redis", "redis", 0)
+
+	cluster.Kill(cluster.Nodes[1])
+	traffic("fall back after a node died", func(logs string) bool {
+		return strings.Contains(logs, rateDown) && strings.Contains(logs, lockDown)
+	})
+	checkState("node dead", "fallback: in process", "fallback: database", 2)
+
+	cluster.Start(cluster.Nodes[1])
+	cluster.WaitOK()
+	traffic("recover after the node returned", func(logs string) bool {
+		return strings.Count(logs, rateUp) == strings.Count(logs, rateDown) &&
+			strings.Count(logs, lockUp) == strings.Count(logs, lockDown)
+	})
+	checkState("node back", "redis", "redis", 0)
+
+	logs := s.Logs.String()
+	for _, msg := range []string{rateDown, lockDown} {
+		// Once per outage, not once per request; a node half-failed (its
+		// slots dead, the others' alive) may end and start it again.
+		if n := strings.Count(logs, msg); n < 1 || n > 3 {
+			t.Errorf("%q logged %d times over %d requests, want once (at most 3 while the cluster settles)", msg, n, counts.total())
+		}
+	}
+	for _, l := range s.Logs.lines(t) {
+		if msg, _ := l["msg"].(string); (strings.Contains(msg, "falling back") || strings.Contains(msg, "recovered")) && l["level"] != "WARN" {
+			t.Errorf("%q logged at %v, want WARN", msg, l["level"])
+		}
+	}
+	t.Logf("Redis node killed and restarted: %d logins, statuses %s; warnings: rate limit %d down / %d up, lockout %d down / %d up",
+		counts.total(), &counts, strings.Count(logs, rateDown), strings.Count(logs, rateUp),
+		strings.Count(logs, lockDown), strings.Count(logs, lockUp))
 }
