@@ -416,3 +416,123 @@ func TestScaleOutRedisNodeDies(t *testing.T) {
 		counts.total(), &counts, strings.Count(logs, rateDown), strings.Count(logs, rateUp),
 		strings.Count(logs, lockDown), strings.Count(logs, lockUp))
 }
+
+// TestScaleOutPoolerRestart restarts the PgBouncer in front of the
+// database while registrations and logins run through it: a request in
+// flight gets 503 service_unavailable (with Retry-After) or succeeds,
+// never a 5xx of another kind; every registration acknowledged with 201
+// is in the database afterwards; and the service carries on through the
+// restarted pooler.
+func TestScaleOutPoolerRestart(t *testing.T) {
+	bouncer := pgtest.StartPgBouncer(t)
+	pooled, direct := bouncer.DSNs(t)
+	env := faultEnv(t, pooled)
+	env["AUTH_MIGRATE_DATABASE_URL"] = direct
+	s := startServer(t, env)
+
+	var counts statusCounts
+	var mu sync.Mutex
+	var acked []string
+	var bad []string
+	var n atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				email := replicaEmail(fmt.Sprintf("pool%d", n.Add(1)))
+				r, err := sendAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": email, "password": testPassword})
+				if err == nil && r.status == http.StatusCreated {
+					r, err = sendAs("POST", s.URL+"/api/auth/login", "", "", map[string]any{"email": email, "password": testPassword})
+					mu.Lock()
+					acked = append(acked, strings.ToLower(email))
+					mu.Unlock()
+				}
+				mu.Lock()
+				switch {
+				case err != nil:
+					bad = append(bad, err.Error())
+				case r.status == http.StatusOK || r.status == http.StatusCreated:
+				case r.status == http.StatusServiceUnavailable:
+					if why := unavailableProblem(r, faultOpenTimeout+time.Second); why != "" {
+						bad = append(bad, why)
+					}
+				default:
+					bad = append(bad, fmt.Sprintf("status %d %v", r.status, r.body))
+				}
+				mu.Unlock()
+				if err == nil {
+					counts.add(r.status)
+					if r.status == http.StatusServiceUnavailable {
+						time.Sleep(10 * time.Millisecond) // a client backing off
+					}
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	before := counts.total()
+	bouncer.Stop()
+	time.Sleep(time.Second)
+	bouncer.Start()
+	// Until the circuit has closed again and registrations go through.
+	deadline := time.Now().Add(faultOpenTimeout + 20*time.Second)
+	for {
+		mu.Lock()
+		done := len(acked)
+		mu.Unlock()
+		snap := counts.snapshot()
+		if snap[http.StatusServiceUnavailable] > 0 && done > 0 && counts.total() > before+50 &&
+			waitReadyzOK(s.URL) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service did not carry on after the pooler restart; statuses %s", &counts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r, err := sendAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": replicaEmail("after"), "password": testPassword})
+	for try := 0; err == nil && r.status == http.StatusServiceUnavailable && try < 50; try++ {
+		time.Sleep(200 * time.Millisecond)
+		r, err = sendAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": replicaEmail("after"), "password": testPassword})
+	}
+	close(stop)
+	wg.Wait()
+	if err != nil || r.status != http.StatusCreated {
+		t.Errorf("register after the pooler restart = %d %v, %v; want 201", r.status, r.body, err)
+	}
+	for i, b := range bad {
+		if i < 10 {
+			t.Errorf("during the pooler restart: %s", b)
+		}
+	}
+	if snap := counts.snapshot(); snap[http.StatusServiceUnavailable] == 0 {
+		t.Errorf("no request got 503 while the pooler was down (statuses %s): the restart was not exercised", &counts)
+	}
+	stored := map[string]bool{}
+	for _, e := range usersInTable(t, direct) {
+		stored[e] = true
+	}
+	lost := 0
+	for _, e := range acked {
+		if !stored[e] {
+			lost++
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged registrations are not in the database after the pooler restart", lost, len(acked))
+	}
+	t.Logf("PgBouncer restarted under load: %d answers, statuses %s; %d registrations acknowledged, %d lost",
+		counts.total(), &counts, len(acked), lost)
+}
+
+// waitReadyzOK reports whether /readyz answers 200 now.
+func waitReadyzOK(base string) bool {
+	r, err := sendAs("GET", base+"/readyz", "", "", nil)
+	return err == nil && r.status == http.StatusOK
+}

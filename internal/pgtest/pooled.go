@@ -44,6 +44,13 @@ func SkipIfNoPgBouncer(t testing.TB) {
 func PooledDSN(t testing.TB) (pooled, direct string) {
 	t.Helper()
 	SkipIfNoPgBouncer(t)
+	return databaseVia(t, os.Getenv(EnvPgBouncerURL), EnvPgBouncerURL)
+}
+
+// databaseVia is PooledDSN through the pooler at poolerURL (named by what,
+// for errors).
+func databaseVia(t testing.TB, poolerURL, what string) (pooled, direct string) {
+	t.Helper()
 	base := os.Getenv(EnvURL)
 	name := schemaName(t.Name())
 
@@ -64,8 +71,8 @@ func PooledDSN(t testing.TB) (pooled, direct string) {
 	if direct, err = withDatabase(base, name); err != nil {
 		t.Fatalf("pgtest: %s: %v", EnvURL, err)
 	}
-	if pooled, err = withDatabase(os.Getenv(EnvPgBouncerURL), name); err != nil {
-		t.Fatalf("pgtest: %s: %v", EnvPgBouncerURL, err)
+	if pooled, err = withDatabase(poolerURL, name); err != nil {
+		t.Fatalf("pgtest: %s: %v", what, err)
 	}
 	return pooled, direct
 }
