@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,10 @@ func migrateFailed(op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, sqlstore.ErrMigrateDatabase) {
-		return exitError{code: 1, msg: "AUTH_MIGRATE_DATABASE_URL: the migration database does not answer: " + errors.Unwrap(err).Error()}
+		// One line: pgx lists each address it tried on a line of its own.
+		_, cause, _ := strings.Cut(err.Error(), sqlstore.ErrMigrateDatabase.Error()+": ")
+		cause = strings.Join(strings.Fields(cause), " ")
+		return exitError{code: 1, msg: "AUTH_MIGRATE_DATABASE_URL: the migration database does not answer: " + cause}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

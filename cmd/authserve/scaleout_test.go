@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -535,4 +537,27 @@ func TestScaleOutPoolerRestart(t *testing.T) {
 func waitReadyzOK(base string) bool {
 	r, err := sendAs("GET", base+"/readyz", "", "", nil)
 	return err == nil && r.status == http.StatusOK
+}
+
+// TestUnreachableMigrateURLStopsStartup: with pooler parameters in
+// AUTH_DATABASE_URL and an AUTH_MIGRATE_DATABASE_URL that does not answer,
+// start-up and `migrate up` stop with one line naming
+// AUTH_MIGRATE_DATABASE_URL, without its password.
+func TestUnreachableMigrateURLStopsStartup(t *testing.T) {
+	pooled, _ := pgtest.PooledDSN(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "postgres://postgres:pw-s3cret@" + ln.Addr().String() + "/x?connect_timeout=2"
+	ln.Close()
+	env := testEnv(t, map[string]string{"AUTH_DATABASE_URL": pooled, "AUTH_MIGRATE_DATABASE_URL": unreachable})
+	for _, args := range [][]string{{"serve"}, {"migrate", "up"}, {"migrate", "status"}} {
+		_, _, err := runCmd(t, env, "", args...)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 1 || !strings.HasPrefix(ee.msg, "AUTH_MIGRATE_DATABASE_URL: ") ||
+			strings.Contains(ee.msg, "\n") || strings.Contains(ee.msg, "pw-s3cret") {
+			t.Errorf("%v with an unreachable migration URL = %v, want one line naming AUTH_MIGRATE_DATABASE_URL without the password", args, err)
+		}
+	}
 }
