@@ -59,7 +59,7 @@ func (s *Store) provider(ctx context.Context) (p *goose.Provider, done func(), e
 			// Behind a transaction-pooling proxy a session-level
 			// advisory lock would stay on whichever server connection
 			// took it: take turns on a lease in a table instead.
-			locker, err := lock.NewPostgresTableLocker(lock.WithTableName("authserve_migration_lock"),
+			locker, err := lock.NewPostgresTableLocker(lock.WithTableName("migration_lease"),
 				lock.WithTableLockTimeout(200*time.Millisecond, 1500))
 			if err != nil {
 				return nil, nil, err

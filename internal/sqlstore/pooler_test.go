@@ -148,11 +148,11 @@ func TestMigrateDSN(t *testing.T) {
 	}
 	// No lease table: the direct session took the advisory lock.
 	var leases bool
-	if err := s.DB().QueryRowContext(ctx, "SELECT to_regclass('authserve_migration_lock') IS NOT NULL").Scan(&leases); err != nil {
+	if err := s.DB().QueryRowContext(ctx, "SELECT to_regclass('migration_lease') IS NOT NULL").Scan(&leases); err != nil {
 		t.Fatalf("look for the lease table: %v", err)
 	}
 	if leases {
-		t.Errorf("authserve_migration_lock exists, want the migration URL's advisory lock used instead")
+		t.Errorf("migration_lease exists, want the migration URL's advisory lock used instead")
 	}
 
 	unreachable := fmt.Sprintf("postgres://postgres:s3cret-pw@127.0.0.1:%d/x?connect_timeout=2", freePort(t))
