@@ -409,7 +409,7 @@ func TestScaleOutRedisNodeDies(t *testing.T) {
 			t.Errorf("%q logged %d times over %d requests, want once (at most 3 while the cluster settles)", msg, n, counts.total())
 		}
 	}
-	for _, l := range s.Logs.lines(t) {
+	for _, l := range s.Logs.Lines(t) {
 		if msg, _ := l["msg"].(string); (strings.Contains(msg, "falling back") || strings.Contains(msg, "recovered")) && l["level"] != "WARN" {
 			t.Errorf("%q logged at %v, want WARN", msg, l["level"])
 		}

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/authserve/authserve/internal/dburl"
 )
 
 func TestMigrateDatabaseURL(t *testing.T) {
@@ -40,12 +42,12 @@ func TestMigrateDatabaseURL(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load() = %v", err)
 			}
-			m, set, err := c.MigrateDatabase()
-			if err != nil || set != tc.wantSet {
-				t.Fatalf("MigrateDatabase() = %+v, %v, %v, want set %v", m, set, err, tc.wantSet)
+			m, set := c.MigrateDatabase()
+			if set != tc.wantSet {
+				t.Fatalf("MigrateDatabase() = %v, %v, want set %v", m, set, tc.wantSet)
 			}
-			if set && (m.Driver != DriverPostgres || m.DSN.Reveal() != tc.env["AUTH_MIGRATE_DATABASE_URL"]) {
-				t.Errorf("MigrateDatabase() = %s %q", m.Driver, m.DSN.Reveal())
+			if set && (m.Driver() != dburl.DriverPostgres || m.DSN() != tc.env["AUTH_MIGRATE_DATABASE_URL"]) {
+				t.Errorf("MigrateDatabase() = %s %v", m.Driver(), m)
 			}
 		})
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
-	"github.com/authserve/authserve/internal/lockout/lockouttest"
+	"github.com/authserve/authserve/internal/lockouttest"
 	"github.com/authserve/authserve/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
@@ -23,6 +23,9 @@ func onEachRedis(t *testing.T, test func(t *testing.T, open func() redis.Univers
 		})
 	}
 }
+
+// testRedis is the one server of AUTH_TEST_REDIS_URL, or a skip.
+func testRedis(t *testing.T) redis.UniversalClient { return redistest.Open(t, redistest.Single) }
 
 func testPrefix(t *testing.T, c redis.UniversalClient) string {
 	return redistest.Prefix(t, c, "authserve-test:lockout:", "")

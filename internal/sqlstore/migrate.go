@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/authserve/authserve/internal/dburl"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -96,7 +97,11 @@ func (s *Store) migrationDB(ctx context.Context) (db *sql.DB, done func(), err e
 	if s.migrateDSN == "" {
 		return s.db, func() {}, nil
 	}
-	dsn, _, err := s.d.dsn(s.migrateDSN)
+	u, err := dburl.FromDSN(s.d.name, s.migrateDSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMigrateDatabase, err)
+	}
+	dsn, err := s.d.driverDSN(u)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrMigrateDatabase, err)
 	}
