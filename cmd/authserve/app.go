@@ -14,6 +14,7 @@ import (
 	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/lockout"
 	"github.com/authserve/authserve/internal/logging"
+	"github.com/authserve/authserve/internal/mail"
 	"github.com/authserve/authserve/internal/metrics"
 	"github.com/authserve/authserve/internal/redisconn"
 	"github.com/authserve/authserve/internal/sqlstore"
@@ -36,6 +37,8 @@ type app struct {
 	// fallbacks is set with redis: which shared limits run on their
 	// fallback (scaleout.go).
 	fallbacks *fallbacks
+	// composer renders emails and wakes the outbox sender (mail.go).
+	composer *mail.Composer
 }
 
 // loadConfig reads the configuration and builds the logger.
@@ -126,6 +129,10 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			return nil, err
 		}
 	}
+	if a.composer, err = mail.NewComposer(cfg.AppURL, cfg.MailTemplatesDir); err != nil {
+		a.close()
+		return nil, exitError{code: 1, msg: "AUTH_MAIL_TEMPLATES_DIR: " + err.Error()}
+	}
 	a.service = auth.NewService(auth.Config{
 		Password:                auth.PasswordPolicy{MinLength: cfg.PasswordMinLength, MinClasses: cfg.PasswordMinClasses},
 		RefreshTokenTTL:         cfg.RefreshTokenTTL,
@@ -134,7 +141,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutThreshold:        cfg.LockoutThreshold,
 		LockoutAccountThreshold: cfg.LockoutAccountThreshold,
 		LockoutDuration:         cfg.LockoutDuration,
-	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics})
+		Recovery:                recoveryConfig(cfg),
+	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
+		Recovery: a.store, Mail: a.composer})
 	return a, nil
 }
 
