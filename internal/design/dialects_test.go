@@ -71,4 +71,3 @@ func migratedColumns(t *testing.T, driver, dsn, query string) []string {
 	slices.Sort(names)
 	return names
 }
-
