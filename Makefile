@@ -4,7 +4,7 @@ BIN ?= bin/authserve
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench loadbench fuzz openapi tidy check ci
+.PHONY: help run build test test-race test-postgres cover lint fmt bench loadbench fuzz openapi openapi-lint diagrams tidy check ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -45,8 +45,15 @@ loadbench: ## the README's load figures: bench/load.sh (fresh servers, authbench
 fuzz: ## run every fuzz target for 30 s
 	bash .ci/fuzz 30s
 
-openapi: ## regenerate the OpenAPI golden file
+openapi: ## regenerate the OpenAPI golden files (3.1 and its 3.0 downgrade)
 	$(GO) test ./internal/httpapi -run TestOpenAPIGolden -update
+
+openapi-lint: ## lint both OpenAPI documents with the pinned Redocly CLI (no errors, no warnings)
+	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json
+
+diagrams: ## regenerate docs/design/schema.puml from the migrations and render every diagram to SVG
+	$(GO) test ./internal/design -run TestSchemaDiagram -update
+	bash .ci/diagrams
 
 tidy: ## tidy go.mod
 	$(GO) mod tidy

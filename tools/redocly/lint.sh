@@ -4,6 +4,10 @@
 # any error and on any warning, which redocly itself lets pass.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+if ! command -v npm >/dev/null 2>&1; then
+  echo "Redocly CLI needs Node.js (>= 20.19) and npm" >&2
+  exit 1
+fi
 if [ ! -x "$here/node_modules/.bin/redocly" ]; then
   npm ci --prefix "$here" --no-audit --no-fund >&2
 fi
