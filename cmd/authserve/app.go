@@ -15,6 +15,7 @@ import (
 	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/lockout"
 	"github.com/authserve/authserve/internal/logging"
+	"github.com/authserve/authserve/internal/mail"
 	"github.com/authserve/authserve/internal/metrics"
 	"github.com/authserve/authserve/internal/sqlstore"
 	"github.com/authserve/authserve/internal/token"
@@ -33,6 +34,8 @@ type app struct {
 	tokens  *token.Manager
 	service *auth.Service
 	redis   *redis.Client
+	// composer renders emails and wakes the outbox sender (mail.go).
+	composer *mail.Composer
 }
 
 // loadConfig reads the configuration and builds the logger.
@@ -132,6 +135,10 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			return nil, err
 		}
 	}
+	if a.composer, err = mail.NewComposer(cfg.AppURL, cfg.MailTemplatesDir); err != nil {
+		a.close()
+		return nil, exitError{code: 1, msg: "AUTH_MAIL_TEMPLATES_DIR: " + err.Error()}
+	}
 	a.service = auth.NewService(auth.Config{
 		Password:                auth.PasswordPolicy{MinLength: cfg.PasswordMinLength, MinClasses: cfg.PasswordMinClasses},
 		RefreshTokenTTL:         cfg.RefreshTokenTTL,
@@ -140,7 +147,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutThreshold:        cfg.LockoutThreshold,
 		LockoutAccountThreshold: cfg.LockoutAccountThreshold,
 		LockoutDuration:         cfg.LockoutDuration,
-	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics})
+		Recovery:                recoveryConfig(cfg),
+	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
+		Recovery: a.store, Mail: a.composer})
 	return a, nil
 }
 

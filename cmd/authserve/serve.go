@@ -62,6 +62,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		slog.String("database", cfg.DB.Driver()), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
+	stopMail, err := a.startMail(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
@@ -74,7 +79,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.shutdown(srv, errc)
+	a.shutdown(srv, errc, stopMail)
 	return nil
 }
 
@@ -116,7 +121,7 @@ func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server 
 
 // shutdown drains srv within AUTH_SHUTDOWN_TIMEOUT, then closes what is
 // left, and waits for Serve (whose result errc carries) to return.
-func (a *app) shutdown(srv *http.Server, errc <-chan error) {
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopMail func(context.Context)) {
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -127,6 +132,7 @@ func (a *app) shutdown(srv *http.Server, errc <-chan error) {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
+	stopMail(sctx)
 	a.log.Info("stopped")
 }
 

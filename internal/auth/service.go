@@ -26,6 +26,9 @@ type Config struct {
 	LockoutThreshold        int // per email and client address; 0 disables
 	LockoutAccountThreshold int // per email from everywhere; 0 disables
 	LockoutDuration         time.Duration
+
+	// Recovery holds the rules of email verification and password reset.
+	Recovery RecoveryConfig
 }
 
 // Service implements registration, login, token refresh, logout and the
@@ -39,6 +42,8 @@ type Service struct {
 	log     *slog.Logger
 	obs     Observer
 	now     func() time.Time
+	rec     RecoveryStore
+	mail    MailComposer
 }
 
 // Deps are the collaborators of a Service. Lockout and Observer may be nil.
@@ -50,6 +55,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	Observer Observer
 	Now      func() time.Time
+	// Recovery and Mail enable email verification, password reset and
+	// change; without them those operations fail.
+	Recovery RecoveryStore
+	Mail     MailComposer
 }
 
 // NewService wires a Service.
@@ -63,7 +72,8 @@ func NewService(cfg Config, d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now}
+	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now,
+		rec: d.Recovery, mail: d.Mail}
 }
 
 // Registration is the input of Register.
@@ -118,6 +128,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	s.event(ctx, "user.registered", slog.Int64("user_id", u.ID))
+	s.sendVerification(ctx, u)
 	return u, nil
 }
 
@@ -210,6 +221,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if !u.IsActive {
 		s.event(ctx, "user.login_failed", slog.String("reason", "account_disabled"), slog.String("email", MaskEmail(norm)), slog.Int64("user_id", u.ID))
 		return Tokens{}, ErrAccountDisabled
+	}
+	if err := s.checkVerified(ctx, u); err != nil {
+		return Tokens{}, err
 	}
 	t, err := s.startSession(ctx, u, c)
 	if err != nil {

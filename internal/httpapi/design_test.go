@@ -52,14 +52,12 @@ func TestErrorDiagram(t *testing.T) {
 	}
 }
 
-// pendingCodes are codes of CONTRACT.md sections 8 and 9 that the
+// pendingCodes are codes of CONTRACT.md section 9 that the
 // sequence diagrams show before the code has them. Once the catalogue has
 // one, TestDiagramStatuses asks for it to be removed from this list.
 var pendingCodes = map[string]int{
-	"invalid_link_token": http.StatusBadRequest,
-	"email_not_verified": http.StatusForbidden,
-	"mfa_required":       http.StatusForbidden,
-	"invalid_mfa_code":   http.StatusUnauthorized,
+	"mfa_required":     http.StatusForbidden,
+	"invalid_mfa_code": http.StatusUnauthorized,
 }
 
 // statusCode matches an error response in a diagram: "401 invalid_token".

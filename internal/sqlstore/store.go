@@ -211,6 +211,10 @@ type statements struct {
 	revokeSession, revokeByToken, sessionByToken, revokeOwnSession, revokeAllSessions, listSessions *sql.Stmt
 
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
+
+	// rec are the statements of email verification, password reset and
+	// the outbox (recovery.go).
+	rec recoveryStatements
 }
 
 // queries returns the prepared statements, preparing them on first use.
@@ -265,6 +269,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.releaseAttempt, qReleaseAttempt),
 		prepare(&st.deleteAttempt, qDeleteAttempt),
 		prepare(&st.pruneAttempts, qPruneAttempts),
+		s.prepareRecovery(prepare, &st.rec),
 	)
 	if err != nil {
 		for _, stmt := range all {
@@ -291,6 +296,9 @@ func (s *Store) resetStatements() {
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
 	} {
+		_ = stmt.Close()
+	}
+	for _, stmt := range st.rec.all() {
 		_ = stmt.Close()
 	}
 }
