@@ -121,6 +121,9 @@ func TestForgotTimingRevealsNoAccount(t *testing.T) {
 		}
 		ratio := float64(m) / float64(ref)
 		t.Logf("forgot %-26s median %v (ratio to its reference %.3f)", a.name, m, ratio)
+		if raceEnabled {
+			continue // measured and logged, not judged (see race_on_test.go)
+		}
 		if ratio < low || ratio > high {
 			t.Errorf("forgot %s: median %v is %.3f of the reference %v, want within [%.2f, %.2f]", a.name, m, ratio, ref, low, high)
 		}
