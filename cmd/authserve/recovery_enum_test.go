@@ -95,6 +95,8 @@ func TestForgotTimingRevealsNoAccount(t *testing.T) {
 		{"disabled", url, "disabled@example.com"},
 		{"cooling", coolURL, "known@example.com"},
 		{"unknown (cooling server)", coolURL, "nobody@example.com"},
+		{"resend known (unverified)", s.URL + "/api/auth/email/verify/resend", "known@example.com"},
+		{"resend unknown", s.URL + "/api/auth/email/verify/resend", "nobody@example.com"},
 	}
 	times := make([][]time.Duration, len(arms))
 	for _, a := range arms { // warm up
@@ -118,6 +120,8 @@ func TestForgotTimingRevealsNoAccount(t *testing.T) {
 			ref = enumMedian(times[4]) // the cooling server's own unknown arm
 		case 4:
 			continue // the reference of arm 3 (an unknown address cools down too)
+		case 6:
+			ref = enumMedian(times[5]) // resend: unknown against known
 		}
 		ratio := float64(m) / float64(ref)
 		t.Logf("forgot %-26s median %v (ratio to its reference %.3f)", a.name, m, ratio)
