@@ -619,14 +619,14 @@ func summarize(passes []SuitePass) SuiteSummary {
 		bounds = append(bounds, p.Login8Bounds...)
 	}
 	return SuiteSummary{
-		StartupMS:  col(func(p SuitePass) float64 { return median(p.StartupMS) }),
-		ReadyMS:    col(func(p SuitePass) float64 { return median(p.ReadyMS) }),
-		IdleRSSMiB: col(func(p SuitePass) float64 { return p.IdleRSSMiB }),
-		MeInfoRPS:  col(func(p SuitePass) float64 { return p.MeInfoRPS }),
-		MeWarnRPS:  col(func(p SuitePass) float64 { return p.MeWarnRPS }),
-		CeilingRPS: col(func(p SuitePass) float64 { return p.CeilingRPS }),
-		LogCost:        col(func(p SuitePass) float64 { return median(p.LogCostRounds) }),
-		MeCeilingRatio: col(func(p SuitePass) float64 { return median(p.CeilingRatioRounds) }),
+		StartupMS:        col(func(p SuitePass) float64 { return median(p.StartupMS) }),
+		ReadyMS:          col(func(p SuitePass) float64 { return median(p.ReadyMS) }),
+		IdleRSSMiB:       col(func(p SuitePass) float64 { return p.IdleRSSMiB }),
+		MeInfoRPS:        col(func(p SuitePass) float64 { return p.MeInfoRPS }),
+		MeWarnRPS:        col(func(p SuitePass) float64 { return p.MeWarnRPS }),
+		CeilingRPS:       col(func(p SuitePass) float64 { return p.CeilingRPS }),
+		LogCost:          col(func(p SuitePass) float64 { return median(p.LogCostRounds) }),
+		MeCeilingRatio:   col(func(p SuitePass) float64 { return median(p.CeilingRatioRounds) }),
 		Login8Efficiency: col(func(p SuitePass) float64 { return p.Login8Efficiency }),
 		HealthzP99MS:     col(func(p SuitePass) float64 { return p.Login64HealthzP99 }),
 		Login8OKPerSec:   col(func(p SuitePass) float64 { return p.Login8OKPerSecond }),
