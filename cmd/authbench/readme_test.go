@@ -56,3 +56,13 @@ func TestReadmeSectionMarksTargets(t *testing.T) {
 		t.Error("replaceSection accepted a README without markers")
 	}
 }
+
+// TestRedactEnv: a report names the settings of its servers, never their
+// secrets.
+func TestRedactEnv(t *testing.T) {
+	got := redactEnv([]string{"AUTH_MFA_ENCRYPTION_KEY=c2VjcmV0", "AUTH_SMTP_URL=smtp://u:p@h:25", "AUTH_JWT_SECRET=x", "AUTH_LOG_LEVEL=info"})
+	want := []string{"AUTH_MFA_ENCRYPTION_KEY=[REDACTED]", "AUTH_SMTP_URL=[REDACTED]", "AUTH_JWT_SECRET=[REDACTED]", "AUTH_LOG_LEVEL=info"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("redactEnv = %q, want %q", got, want)
+	}
+}

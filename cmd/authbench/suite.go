@@ -24,6 +24,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // CREATE and DROP DATABASE for fresh PostgreSQL servers
 
 	"github.com/authserve/authserve/internal/loadtest"
+	"github.com/authserve/authserve/internal/logging"
 )
 
 // The suite (authbench suite, run by make bench) measures the rows of the
@@ -171,7 +172,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	rep := &SuiteReport{Tool: "authbench suite", Mode: mode, Started: time.Now().UTC(), GoVersion: runtime.Version(),
 		NumCPU: runtime.NumCPU(), LoadBefore: loadavg(), Passes: s.passes, PhaseSecs: s.duration.Seconds(),
-		StartupRuns: s.startupRuns, ExtraEnv: s.extraEnv, Commit: gitCommit()}
+		StartupRuns: s.startupRuns, ExtraEnv: redactEnv(s.extraEnv), Commit: gitCommit()}
 	for _, engine := range strings.Split(engines, ",") {
 		e := SuiteEngine{Engine: engine}
 		for pass := range s.passes {
@@ -572,6 +573,21 @@ func loginToken(ctx context.Context, addr string) (string, error) {
 		return "", fmt.Errorf("login for the ceiling's token: %d %v", resp.StatusCode, err)
 	}
 	return t.AccessToken, nil
+}
+
+// redactEnv returns the settings as the report may show them: the value
+// of every key the logs would redact (keys, secrets, URLs with passwords
+// are named so) replaced.
+func redactEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if logging.SensitiveKey(k) || strings.Contains(k, "_URL") || strings.HasSuffix(k, "_KEY") || strings.HasSuffix(k, "_KEYS") {
+			kv = k + "=" + logging.Redacted
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 func loadavg() string {
