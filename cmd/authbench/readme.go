@@ -32,6 +32,10 @@ type target struct {
 	limit  func(engine string) float64
 	atMost bool
 	goal   string
+	// plausible, when set, says whether a figure can be a measurement at
+	// all: an efficiency far above 1 or a negative cost is the machine's
+	// noise, and is reported as such rather than as a target met.
+	plausible func(SuiteSummary) bool
 }
 
 var targets = []target{
@@ -44,16 +48,29 @@ var targets = []target{
 	},
 	{
 		name:   "cost of `AUTH_LOG_LEVEL=info` access logging on `/me` throughput (1 − info ÷ warn)",
-		value:  func(s SuiteSummary) float64 { return 100 * s.LogCost },
-		format: func(s SuiteSummary) string { return fmt.Sprintf("%.1f %%", 100*s.LogCost) },
-		limit:  func(string) float64 { return 5 },
-		atMost: true, goal: "≤ 5 %",
+		value: func(s SuiteSummary) float64 { return 100 * s.LogCost },
+		format: func(s SuiteSummary) string {
+			return fmt.Sprintf("%.1f %% (rounds %.0f … %.0f %%)", 100*s.LogCost, 100*s.LogCostRange[0], 100*s.LogCostRange[1])
+		},
+		limit:     func(string) float64 { return 5 },
+		atMost:    true, goal: "≤ 5 %",
+		plausible: func(s SuiteSummary) bool { return s.LogCost > -0.05 },
+	},
+	{
+		name:  "the same cost from the server's own CPU time per `/me` (1 − warn ÷ info, µs from `/proc`; what throughput would show on a machine of its own)",
+		value: func(s SuiteSummary) float64 { return 100 * s.LogCostCPU },
+		format: func(s SuiteSummary) string {
+			return fmt.Sprintf("%.1f %% (%.0f µs info, %.0f µs warn)", 100*s.LogCostCPU, s.MeInfoCPU, s.MeWarnCPU)
+		},
+		limit:     func(string) float64 { return 5 },
+		atMost:    true, goal: "≤ 5 %",
+		plausible: func(s SuiteSummary) bool { return s.LogCostCPU > -0.05 },
 	},
 	{
 		name:  "`/me` (info logging) ÷ the ceiling (`cmd/authceiling`: bare `net/http`, same HS256 check, fixed JSON)",
 		value: func(s SuiteSummary) float64 { return s.MeCeilingRatio },
 		format: func(s SuiteSummary) string {
-			return fmt.Sprintf("%.2f (%.0f of %.0f/s)", s.MeCeilingRatio, s.MeInfoRPS, s.CeilingRPS)
+			return fmt.Sprintf("%.2f (rounds %.2f … %.2f)", s.MeCeilingRatio, s.CeilingRange[0], s.CeilingRange[1])
 		},
 		limit: func(e string) float64 {
 			if e == "postgres" {
@@ -67,10 +84,12 @@ var targets = []target{
 		name:  "login efficiency at 8 clients (ok/s ÷ the median of 3 bcrypt-bound readings around the phase)",
 		value: func(s SuiteSummary) float64 { return s.Login8Efficiency },
 		format: func(s SuiteSummary) string {
-			return fmt.Sprintf("%.3f (%.1f of %.1f/s)", s.Login8Efficiency, s.Login8OKPerSec, s.Login8BoundPerS)
+			return fmt.Sprintf("%.3f (passes %.2f … %.2f; %.1f ok/s, bound %.1f/s)", s.Login8Efficiency,
+				s.EfficiencyRange[0], s.EfficiencyRange[1], s.Login8OKPerSec, s.Login8BoundPerS)
 		},
-		limit: func(string) float64 { return 0.97 },
-		goal:  "≥ 0.97",
+		limit:     func(string) float64 { return 0.97 },
+		goal:      "≥ 0.97",
+		plausible: func(s SuiteSummary) bool { return s.Login8Efficiency <= 1.05 },
 	},
 	{
 		name:   "idle resident memory after start-up",
@@ -101,7 +120,7 @@ func readmeSection(rep *SuiteReport) string {
 	var b strings.Builder
 	b.WriteString(readmeBegin + "\n")
 	fmt.Fprintf(&b, "Measured %s UTC by `make bench` (`authbench suite --mode %s`, commit `%s`): %d pass(es) per engine, %.0f s phases, "+
-		"bcrypt cost 10 except start-up (the default, 12); %d CPUs shared with other work (load average %s before, %s after); figures are medians of the passes, ratios taken within each pass.",
+		"bcrypt cost 10 except start-up (the default, 12); %d CPUs shared with other work (load average %s before, %s after); figures are medians of the passes, each ratio taken within one round (/me: 3 rounds a pass, the three servers driven in turn) or one pass (login).",
 		rep.Started.Format("2006-01-02 15:04"), rep.Mode, rep.Commit, rep.Passes, rep.PhaseSecs, rep.NumCPU, rep.LoadBefore, rep.LoadAfter)
 	if len(rep.ExtraEnv) > 0 {
 		fmt.Fprintf(&b, " Server settings beyond the defaults: `%s`.", strings.Join(rep.ExtraEnv, "`, `"))
@@ -119,7 +138,10 @@ func readmeSection(rep *SuiteReport) string {
 		fmt.Fprintf(&b, "| %s |", t.name)
 		for _, e := range rep.Engines {
 			mark := "met"
-			if !t.met(e.Engine, e.Summary) {
+			switch {
+			case t.plausible != nil && !t.plausible(e.Summary):
+				mark = "**not measurable here** (the machine's noise exceeds the effect)"
+			case !t.met(e.Engine, e.Summary):
 				mark = "**not met**"
 			}
 			fmt.Fprintf(&b, " %s, %s |", t.format(e.Summary), mark)
@@ -195,6 +217,11 @@ func readSuite(path string) (*SuiteReport, error) {
 	if err := json.Unmarshal(b, &rep); err != nil || rep.Tool != "authbench suite" {
 		return nil, fmt.Errorf("%s: not an authbench suite report: %v", path, err)
 	}
+	// The summaries follow from the passes; recomputing them keeps a
+	// report written by an earlier version of the tool readable.
+	for i := range rep.Engines {
+		rep.Engines[i].Summary = summarize(rep.Engines[i].Passes)
+	}
 	return &rep, nil
 }
 
@@ -210,7 +237,7 @@ func writeSuiteSVG(w io.Writer, rep *SuiteReport) error {
 	scale := float64(width) / 2 // 2× the target fills the bar
 	fmt.Fprintf(&b, `<line x1="%d" y1="30" x2="%d" y2="%d" stroke="#333" stroke-dasharray="4"/>`+"\n", left+int(scale), left+int(scale), height-10)
 	y := 40
-	short := []string{"start-up", "info log cost", "/me ÷ ceiling", "login eff. @8", "idle RSS", "/healthz p99 @64"}
+	short := []string{"start-up", "info log cost", "log cost (CPU)", "/me ÷ ceiling", "login eff. @8", "idle RSS", "/healthz p99 @64"}
 	for i, t := range targets {
 		for _, e := range rep.Engines {
 			v, l := t.value(e.Summary), t.limit(e.Engine)

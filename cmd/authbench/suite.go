@@ -59,6 +59,14 @@ type SuitePass struct {
 	MeWarnRounds       []float64 `json:"me_warn_rounds"`
 	CeilingRounds      []float64 `json:"ceiling_rounds"`
 	LogCostRounds      []float64 `json:"log_cost_rounds"`
+	// The servers' own CPU time per request (µs, user + system, from
+	// /proc), each round, and the log cost it implies for a server that
+	// has the CPU to itself: 1 − warn's CPU ÷ info's. Unlike throughput,
+	// CPU time per request hardly moves with the machine's other load.
+	MeInfoCPU        []float64 `json:"me_info_cpu_us"`
+	MeWarnCPU        []float64 `json:"me_warn_cpu_us"`
+	CeilingCPU       []float64 `json:"ceiling_cpu_us"`
+	LogCostCPURounds []float64 `json:"log_cost_cpu_rounds"`
 	CeilingRatioRounds []float64 `json:"ceiling_ratio_rounds"`
 	// Login at 8 clients, its bcrypt bound readings and efficiency (ok/s ÷
 	// the median reading); login at 64 with /healthz probed beside it.
@@ -80,11 +88,28 @@ type SuiteSummary struct {
 	MeWarnRPS        float64 `json:"me_warn_rps"`
 	CeilingRPS       float64 `json:"ceiling_rps"`
 	LogCost          float64 `json:"log_cost"`           // 1 − info ÷ warn
+	LogCostCPU       float64 `json:"log_cost_cpu"`       // 1 − warn's CPU ÷ info's, per request
+	MeInfoCPU        float64 `json:"me_info_cpu_us"`
+	MeWarnCPU        float64 `json:"me_warn_cpu_us"`
+	CeilingCPU       float64 `json:"ceiling_cpu_us"`
 	MeCeilingRatio   float64 `json:"me_ceiling_ratio"`   // info ÷ ceiling
 	Login8Efficiency float64 `json:"login8_efficiency"`  // ok/s ÷ bound
 	HealthzP99MS     float64 `json:"healthz_p99_ms"`     // during login@64
 	Login8OKPerSec   float64 `json:"login8_ok_per_sec"`  // for the notes
 	Login8BoundPerS  float64 `json:"login8_bound_per_s"` // median of all readings
+	// The spread behind the medians: every round's log cost and ceiling
+	// ratio, every pass's login efficiency, lowest and highest.
+	LogCostRange    [2]float64 `json:"log_cost_range"`
+	CeilingRange    [2]float64 `json:"me_ceiling_ratio_range"`
+	EfficiencyRange [2]float64 `json:"login8_efficiency_range"`
+}
+
+// span returns the lowest and highest of v.
+func span(v []float64) [2]float64 {
+	if len(v) == 0 {
+		return [2]float64{}
+	}
+	return [2]float64{slices.Min(v), slices.Max(v)}
 }
 
 // SuiteEngine is one engine's passes and their medians.
@@ -242,7 +267,11 @@ func (s *suite) runPass(ctx context.Context, engine string, pass int) (SuitePass
 		return p, err
 	}
 	defer warn.stop()
-	token, err := loginToken(ctx, info.addr)
+	infoToken, err := loginToken(ctx, info.addr)
+	if err != nil {
+		return p, err
+	}
+	warnToken, err := loginToken(ctx, warn.addr)
 	if err != nil {
 		return p, err
 	}
@@ -252,31 +281,52 @@ func (s *suite) runPass(ctx context.Context, engine string, pass int) (SuitePass
 	}
 	defer ceil.stop()
 	slice := max(s.duration/meRounds, 500*time.Millisecond)
+	// Every server is driven with a token it issued (the ceiling with the
+	// info server's), so that nothing but the phase runs on it while its
+	// CPU time is read.
 	targets := []struct {
-		addr, bearer string
-		users        int
-		rps          *[]float64
-	}{{info.addr, "", 8, &p.MeInfoRounds}, {warn.addr, "", 8, &p.MeWarnRounds}, {ceil.addr, token, 0, &p.CeilingRounds}}
+		proc   *process
+		bearer string
+		rps    *[]float64
+		cpu    *[]float64
+	}{{info, infoToken, &p.MeInfoRounds, &p.MeInfoCPU}, {warn, warnToken, &p.MeWarnRounds, &p.MeWarnCPU}, {ceil, infoToken, &p.CeilingRounds, &p.CeilingCPU}}
 	for round := range meRounds {
 		for k := range targets {
 			t := targets[(k+round+pass)%len(targets)]
-			rep, err := s.loadFor(ctx, t.addr, "me:32", t.users, t.bearer, slice)
+			before, err := cpuTime(t.proc.cmd.Process.Pid)
 			if err != nil {
 				return p, err
 			}
-			*t.rps = append(*t.rps, rep.Phases[0].OKPerSecond)
+			rep, err := s.loadFor(ctx, t.proc.addr, "me:32", 0, t.bearer, slice)
+			if err != nil {
+				return p, err
+			}
+			after, err := cpuTime(t.proc.cmd.Process.Pid)
+			if err != nil {
+				return p, err
+			}
+			ph := rep.Phases[0]
+			*t.rps = append(*t.rps, ph.OKPerSecond)
+			us := 0.0
+			if ph.OK > 0 {
+				us = float64((after - before).Microseconds()) / float64(ph.OK)
+			}
+			*t.cpu = append(*t.cpu, us)
 		}
 	}
 	p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS = median(p.MeInfoRounds), median(p.MeWarnRounds), median(p.CeilingRounds)
 	for i := range p.MeInfoRounds {
 		p.LogCostRounds = append(p.LogCostRounds, 1-p.MeInfoRounds[i]/p.MeWarnRounds[i])
 		p.CeilingRatioRounds = append(p.CeilingRatioRounds, p.MeInfoRounds[i]/p.CeilingRounds[i])
+		if p.MeInfoCPU[i] > 0 {
+			p.LogCostCPURounds = append(p.LogCostCPURounds, 1-p.MeWarnCPU[i]/p.MeInfoCPU[i])
+		}
 	}
 	info.stop()
 	warn.stop()
 	ceil.stop()
-	s.logf("%s: me info %.0f/s, warn %.0f/s, ceiling %.0f/s (rounds: %.0f / %.0f / %.0f)", engine, p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS,
-		p.MeInfoRounds, p.MeWarnRounds, p.CeilingRounds)
+	s.logf("%s: me info %.0f/s, warn %.0f/s, ceiling %.0f/s (rounds: %.0f / %.0f / %.0f); CPU per request %.0f / %.0f / %.0f µs", engine,
+		p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS, p.MeInfoRounds, p.MeWarnRounds, p.CeilingRounds, p.MeInfoCPU, p.MeWarnCPU, p.CeilingCPU)
 
 	// Logins, with the bound read before (twice: here and inside the run)
 	// and after.
@@ -531,6 +581,28 @@ func waitFor(ctx context.Context, url string, t0 time.Time) (time.Duration, erro
 	return 0, fmt.Errorf("%s: no 200 within 30s", url)
 }
 
+// cpuTime reads the user and system CPU time pid has used.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14, stime 15.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / ticksPerSecond, nil
+}
+
 // residentMiB reads VmRSS of pid.
 func residentMiB(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -647,7 +719,23 @@ func summarize(passes []SuitePass) SuiteSummary {
 		HealthzP99MS:     col(func(p SuitePass) float64 { return p.Login64HealthzP99 }),
 		Login8OKPerSec:   col(func(p SuitePass) float64 { return p.Login8OKPerSecond }),
 		Login8BoundPerS:  median(bounds),
+		LogCostCPU:       col(func(p SuitePass) float64 { return median(p.LogCostCPURounds) }),
+		MeInfoCPU:        col(func(p SuitePass) float64 { return median(p.MeInfoCPU) }),
+		MeWarnCPU:        col(func(p SuitePass) float64 { return median(p.MeWarnCPU) }),
+		CeilingCPU:       col(func(p SuitePass) float64 { return median(p.CeilingCPU) }),
+		LogCostRange:     span(all(passes, func(p SuitePass) []float64 { return p.LogCostRounds })),
+		CeilingRange:     span(all(passes, func(p SuitePass) []float64 { return p.CeilingRatioRounds })),
+		EfficiencyRange:  span(all(passes, func(p SuitePass) []float64 { return []float64{p.Login8Efficiency} })),
 	}
+}
+
+// all concatenates f over the passes.
+func all(passes []SuitePass, f func(SuitePass) []float64) []float64 {
+	var v []float64
+	for _, p := range passes {
+		v = append(v, f(p)...)
+	}
+	return v
 }
 
 // writeSuiteTable prints the summary.
