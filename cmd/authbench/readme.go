@@ -47,13 +47,13 @@ var targets = []target{
 		atMost: true, goal: fmt.Sprintf("≤ the anchor's (%d ms, issue 15's run)", anchorStartupMS),
 	},
 	{
-		name:   "cost of `AUTH_LOG_LEVEL=info` access logging on `/me` throughput (1 − info ÷ warn)",
+		name:  "cost of `AUTH_LOG_LEVEL=info` access logging on `/me` throughput (1 − info ÷ warn)",
 		value: func(s SuiteSummary) float64 { return 100 * s.LogCost },
 		format: func(s SuiteSummary) string {
 			return fmt.Sprintf("%.1f %% (rounds %.0f … %.0f %%)", 100*s.LogCost, 100*s.LogCostRange[0], 100*s.LogCostRange[1])
 		},
-		limit:     func(string) float64 { return 5 },
-		atMost:    true, goal: "≤ 5 %",
+		limit:  func(string) float64 { return 5 },
+		atMost: true, goal: "≤ 5 %",
 		plausible: func(s SuiteSummary) bool { return s.LogCost > -0.05 },
 	},
 	{
@@ -62,8 +62,8 @@ var targets = []target{
 		format: func(s SuiteSummary) string {
 			return fmt.Sprintf("%.1f %% (%.0f µs info, %.0f µs warn)", 100*s.LogCostCPU, s.MeInfoCPU, s.MeWarnCPU)
 		},
-		limit:     func(string) float64 { return 5 },
-		atMost:    true, goal: "≤ 5 %",
+		limit:  func(string) float64 { return 5 },
+		atMost: true, goal: "≤ 5 %",
 		plausible: func(s SuiteSummary) bool { return s.LogCostCPU > -0.05 },
 	},
 	{

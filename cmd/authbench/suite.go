@@ -55,18 +55,18 @@ type SuitePass struct {
 	CeilingRPS float64 `json:"ceiling_rps"`
 	// Each round's figures, and its ratios (log cost 1 − info ÷ warn;
 	// info ÷ ceiling).
-	MeInfoRounds       []float64 `json:"me_info_rounds"`
-	MeWarnRounds       []float64 `json:"me_warn_rounds"`
-	CeilingRounds      []float64 `json:"ceiling_rounds"`
-	LogCostRounds      []float64 `json:"log_cost_rounds"`
+	MeInfoRounds  []float64 `json:"me_info_rounds"`
+	MeWarnRounds  []float64 `json:"me_warn_rounds"`
+	CeilingRounds []float64 `json:"ceiling_rounds"`
+	LogCostRounds []float64 `json:"log_cost_rounds"`
 	// The servers' own CPU time per request (µs, user + system, from
 	// /proc), each round, and the log cost it implies for a server that
 	// has the CPU to itself: 1 − warn's CPU ÷ info's. Unlike throughput,
 	// CPU time per request hardly moves with the machine's other load.
-	MeInfoCPU        []float64 `json:"me_info_cpu_us"`
-	MeWarnCPU        []float64 `json:"me_warn_cpu_us"`
-	CeilingCPU       []float64 `json:"ceiling_cpu_us"`
-	LogCostCPURounds []float64 `json:"log_cost_cpu_rounds"`
+	MeInfoCPU          []float64 `json:"me_info_cpu_us"`
+	MeWarnCPU          []float64 `json:"me_warn_cpu_us"`
+	CeilingCPU         []float64 `json:"ceiling_cpu_us"`
+	LogCostCPURounds   []float64 `json:"log_cost_cpu_rounds"`
 	CeilingRatioRounds []float64 `json:"ceiling_ratio_rounds"`
 	// Login at 8 clients, its bcrypt bound readings and efficiency (ok/s ÷
 	// the median reading); login at 64 with /healthz probed beside it.
@@ -87,8 +87,8 @@ type SuiteSummary struct {
 	MeInfoRPS        float64 `json:"me_info_rps"`
 	MeWarnRPS        float64 `json:"me_warn_rps"`
 	CeilingRPS       float64 `json:"ceiling_rps"`
-	LogCost          float64 `json:"log_cost"`           // 1 − info ÷ warn
-	LogCostCPU       float64 `json:"log_cost_cpu"`       // 1 − warn's CPU ÷ info's, per request
+	LogCost          float64 `json:"log_cost"`     // 1 − info ÷ warn
+	LogCostCPU       float64 `json:"log_cost_cpu"` // 1 − warn's CPU ÷ info's, per request
 	MeInfoCPU        float64 `json:"me_info_cpu_us"`
 	MeWarnCPU        float64 `json:"me_warn_cpu_us"`
 	CeilingCPU       float64 `json:"ceiling_cpu_us"`
