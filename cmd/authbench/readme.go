@@ -81,10 +81,10 @@ var targets = []target{
 		goal: "≥ 0.5 SQLite, ≥ 0.26 PostgreSQL",
 	},
 	{
-		name:  "login efficiency at 8 clients (ok/s ÷ the median of 3 bcrypt-bound readings around the phase)",
+		name:  "login efficiency at 8 clients (each round's ok/s ÷ the mean of the bcrypt-bound readings just before and after it)",
 		value: func(s SuiteSummary) float64 { return s.Login8Efficiency },
 		format: func(s SuiteSummary) string {
-			return fmt.Sprintf("%.3f (passes %.2f … %.2f; %.1f ok/s, bound %.1f/s)", s.Login8Efficiency,
+			return fmt.Sprintf("%.3f (rounds %.2f … %.2f; %.1f ok/s, bound %.1f/s)", s.Login8Efficiency,
 				s.EfficiencyRange[0], s.EfficiencyRange[1], s.Login8OKPerSec, s.Login8BoundPerS)
 		},
 		limit:     func(string) float64 { return 0.97 },
@@ -120,7 +120,7 @@ func readmeSection(rep *SuiteReport) string {
 	var b strings.Builder
 	b.WriteString(readmeBegin + "\n")
 	fmt.Fprintf(&b, "Measured %s UTC by `make bench` (`authbench suite --mode %s`, commit `%s`): %d pass(es) per engine, %.0f s phases, "+
-		"bcrypt cost 10 except start-up (the default, 12); %d CPUs shared with other work (load average %s before, %s after); figures are medians of the passes, each ratio taken within one round (/me: 3 rounds a pass, the three servers driven in turn) or one pass (login).",
+		"bcrypt cost 10 except start-up (the default, 12); %d CPUs shared with other work (load average %s before, %s after); figures are medians of the passes, each ratio taken within one round (/me: 3 rounds a pass, the three servers driven in turn) or one round of login@8 (3 a pass, the bound read between them).",
 		rep.Started.Format("2006-01-02 15:04"), rep.Mode, rep.Commit, rep.Passes, rep.PhaseSecs, rep.NumCPU, rep.LoadBefore, rep.LoadAfter)
 	if len(rep.ExtraEnv) > 0 {
 		fmt.Fprintf(&b, " Server settings beyond the defaults: `%s`.", strings.Join(rep.ExtraEnv, "`, `"))

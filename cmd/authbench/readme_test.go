@@ -44,7 +44,7 @@ func TestReadmeSectionMarksTargets(t *testing.T) {
 		"| 12 ms, met | 60 ms, **not met** |",
 		"| 8.0 % (rounds 0 … 0 %), **not met** | 1.0 % (rounds 0 … 0 %), met |",
 		"| 0.51 (rounds 0.00 … 0.00), met | 0.25 (rounds 0.00 … 0.00), **not met** |",
-		"| 0.960 (passes 0.00 … 0.00; 0.0 ok/s, bound 0.0/s), **not met** | 0.980 (passes 0.00 … 0.00; 0.0 ok/s, bound 0.0/s), met |",
+		"| 0.960 (rounds 0.00 … 0.00; 0.0 ok/s, bound 0.0/s), **not met** | 0.980 (rounds 0.00 … 0.00; 0.0 ok/s, bound 0.0/s), met |",
 		"| 29.0 MiB, met | 31.0 MiB, **not met** |",
 		"| 5.0 ms, met | 25.0 ms, **not met** |",
 	} {
@@ -58,7 +58,7 @@ func TestReadmeSectionMarksTargets(t *testing.T) {
 	rep.Engines[0].Summary.LogCost = -0.12
 	got = readmeSection(rep)
 	for _, want := range []string{
-		"| 1.400 (passes 0.00 … 0.00; 0.0 ok/s, bound 0.0/s), **not measurable here**",
+		"| 1.400 (rounds 0.00 … 0.00; 0.0 ok/s, bound 0.0/s), **not measurable here**",
 		"| -12.0 % (rounds 0 … 0 %), **not measurable here**",
 	} {
 		if !strings.Contains(got, want) {

@@ -36,8 +36,12 @@ import (
 // ratios are computed within a pass, so that they compare runs made
 // seconds apart on the same machine.
 
-// meRounds is how many times each /me server is driven per pass.
-const meRounds = 3
+// meRounds is how many times each /me server is driven per pass, and
+// loginRounds how many slices login@8 is cut into, the bound read between.
+const (
+	meRounds    = 3
+	loginRounds = 3
+)
 
 // suiteSecret signs every token of a suite run, authserve's and the
 // ceiling's alike.
@@ -71,6 +75,8 @@ type SuitePass struct {
 	// Login at 8 clients, its bcrypt bound readings and efficiency (ok/s ÷
 	// the median reading); login at 64 with /healthz probed beside it.
 	Login8OKPerSecond float64        `json:"login8_ok_per_second"`
+	Login8Rounds      []float64      `json:"login8_ok_per_second_rounds"`
+	Login8EffRounds   []float64      `json:"login8_efficiency_rounds"`
 	Login8Bounds      []float64      `json:"login8_bounds"`
 	Login8Efficiency  float64        `json:"login8_efficiency"`
 	Login64HealthzP99 float64        `json:"login64_healthz_p99_ms"`
@@ -328,38 +334,56 @@ func (s *suite) runPass(ctx context.Context, engine string, pass int) (SuitePass
 	s.logf("%s: me info %.0f/s, warn %.0f/s, ceiling %.0f/s (rounds: %.0f / %.0f / %.0f); CPU per request %.0f / %.0f / %.0f µs", engine,
 		p.MeInfoRPS, p.MeWarnRPS, p.CeilingRPS, p.MeInfoRounds, p.MeWarnRounds, p.CeilingRounds, p.MeInfoCPU, p.MeWarnCPU, p.CeilingCPU)
 
-	// Logins, with the bound read before (twice: here and inside the run)
-	// and after.
+	// Logins at 8 clients in rounds, the bound read between them (before
+	// the first, after each): each round's efficiency divides its ok/s by
+	// the mean of the readings on either side, so that the bound follows
+	// the machine's load as closely as the logins do. Then 64 clients with
+	// /healthz probed beside them.
 	srv, err := s.start(ctx, engine, "info", 10)
 	if err != nil {
 		return p, err
 	}
 	defer srv.stop()
-	before, err := loadtest.MeasureBcrypt(ctx, 10, runtime.NumCPU(), s.boundDuration)
+	bound := func() (float64, error) {
+		b, err := loadtest.MeasureBcrypt(ctx, 10, runtime.NumCPU(), s.boundDuration)
+		return b.PerSecond, err
+	}
+	runID := loadtest.NewRunID() // the rounds reuse one set of accounts
+	prev, err := bound()
 	if err != nil {
 		return p, err
 	}
-	rep, err := s.load(ctx, srv.addr, "login:8,64", 64, "")
+	p.Login8Bounds = append(p.Login8Bounds, prev)
+	for range loginRounds {
+		rep, err := s.loadWith(ctx, srv.addr, "login:8", 16, "", max(s.duration/loginRounds, time.Second), runID)
+		if err != nil {
+			return p, err
+		}
+		next, err := bound()
+		if err != nil {
+			return p, err
+		}
+		p.Login8Bounds = append(p.Login8Bounds, next)
+		ok := rep.Phases[0].OKPerSecond
+		p.Login8Rounds = append(p.Login8Rounds, ok)
+		if b := (prev + next) / 2; b > 0 {
+			p.Login8EffRounds = append(p.Login8EffRounds, ok/b)
+		}
+		prev = next
+	}
+	p.Login8OKPerSecond, p.Login8Efficiency = median(p.Login8Rounds), median(p.Login8EffRounds)
+	rep, err := s.load(ctx, srv.addr, "login:64", 64, "")
 	if err != nil {
 		return p, err
 	}
-	after, err := loadtest.MeasureBcrypt(ctx, 10, runtime.NumCPU(), s.boundDuration)
-	if err != nil {
-		return p, err
-	}
-	p.Login8Bounds = []float64{before.PerSecond, rep.Bound.PerSecond, after.PerSecond}
-	l8, l64 := rep.Phases[0], rep.Phases[1]
-	p.Login8OKPerSecond = l8.OKPerSecond
-	if b := median(p.Login8Bounds); b > 0 {
-		p.Login8Efficiency = l8.OKPerSecond / b
-	}
+	l64 := rep.Phases[0]
 	p.Login64Statuses = l64.Statuses
 	if l64.Probe != nil {
 		p.Login64HealthzP99 = l64.Probe.Latency.P99
 		p.Login64HealthzSt = l64.Probe.Statuses
 	}
-	s.logf("%s: login@8 %.1f ok/s, bounds %.1f/%.1f/%.1f, efficiency %.3f; /healthz p99 at login@64 %.1f ms",
-		engine, l8.OKPerSecond, before.PerSecond, rep.Bound.PerSecond, after.PerSecond, p.Login8Efficiency, p.Login64HealthzP99)
+	s.logf("%s: login@8 %.1f ok/s (rounds %.1f), bounds %.1f, efficiency %.3f (rounds %.3f); /healthz p99 at login@64 %.1f ms",
+		engine, p.Login8OKPerSecond, p.Login8Rounds, p.Login8Bounds, p.Login8Efficiency, p.Login8EffRounds, p.Login64HealthzP99)
 	return p, nil
 }
 
@@ -370,6 +394,12 @@ func (s *suite) load(ctx context.Context, addr, phases string, users int, bearer
 
 // loadFor drives addr with authbench's engine, each phase for d.
 func (s *suite) loadFor(ctx context.Context, addr, phases string, users int, bearer string, d time.Duration) (*loadtest.Report, error) {
+	return s.loadWith(ctx, addr, phases, users, bearer, d, loadtest.NewRunID())
+}
+
+// loadWith is loadFor with the run id of the accounts (one id reuses
+// them: registering an existing account answers 409, which is accepted).
+func (s *suite) loadWith(ctx context.Context, addr, phases string, users int, bearer string, d time.Duration, runID string) (*loadtest.Report, error) {
 	u, err := loadtest.CheckAddr(addr, false)
 	if err != nil {
 		return nil, err
@@ -383,7 +413,7 @@ func (s *suite) loadFor(ctx context.Context, addr, phases string, users int, bea
 		bound = s.boundDuration
 	}
 	rep, err := loadtest.Run(ctx, loadtest.Config{
-		Addr: u, RunID: loadtest.NewRunID(), Users: users, Password: "Bench-Passw0rd-{n}", Phases: ph,
+		Addr: u, RunID: runID, Users: users, Password: "Bench-Passw0rd-{n}", Phases: ph,
 		Duration: d, MaxRequests: 1_000_000, Timeout: 10 * time.Second, BcryptCost: 10,
 		BoundDuration: bound, ProbeHealthz: strings.HasPrefix(phases, "login"), Bearer: bearer,
 	})
@@ -725,7 +755,7 @@ func summarize(passes []SuitePass) SuiteSummary {
 		CeilingCPU:       col(func(p SuitePass) float64 { return median(p.CeilingCPU) }),
 		LogCostRange:     span(all(passes, func(p SuitePass) []float64 { return p.LogCostRounds })),
 		CeilingRange:     span(all(passes, func(p SuitePass) []float64 { return p.CeilingRatioRounds })),
-		EfficiencyRange:  span(all(passes, func(p SuitePass) []float64 { return []float64{p.Login8Efficiency} })),
+		EfficiencyRange:  span(all(passes, func(p SuitePass) []float64 { return p.Login8EffRounds })),
 	}
 }
 
