@@ -9,16 +9,22 @@ package main
 //	AUTH_STARTUP_CPUPROFILE=FILE    CPU profile from process start until the
 //	                                listener is up
 //	AUTH_STARTUP_TRACE=FILE         the same span as an execution trace
+//	AUTH_MEMPROFILE_ALL=1           record every allocation in the heap
+//	                                profile (exact, slower), not a sample
 
 import (
 	"net/http"
 	_ "net/http/pprof" // the profiling endpoints, for this build only
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 )
 
 func init() {
+	if os.Getenv("AUTH_MEMPROFILE_ALL") != "" {
+		runtime.MemProfileRate = 1
+	}
 	if addr := os.Getenv("AUTH_PPROF_ADDR"); addr != "" {
 		go func() { _ = http.ListenAndServe(addr, nil) }()
 	}

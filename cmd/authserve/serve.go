@@ -100,7 +100,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	// Start-up's garbage (migrations, the OpenAPI document, key parsing)
 	// would otherwise stay resident until the runtime's scavenger returns
 	// it, minutes later: an idle replica should be small from the start.
-	go debug.FreeOSMemory()
+	// It waits for the password list (sorted since the listener opened),
+	// start-up's last allocation.
+	go func() {
+		auth.PreparePasswordPolicy()
+		debug.FreeOSMemory()
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -94,9 +95,10 @@ type server struct {
 	api        huma.API
 	problemRef *huma.Schema
 	docsCSP    string
-	spec       []byte
-	specYAML   []byte
-	spec30     []byte // the document as OpenAPI 3.0.3
+	// docs renders the OpenAPI documents on first use: 1.5 MB that an
+	// idle replica, or one nobody asks for its documentation, need not
+	// hold.
+	docs func() (specDocs, error)
 	// inner is everything inside the outermost middleware: CORS, then route.
 	inner http.Handler
 	// humaMe serves GET /api/auth/me through huma instead of serveMe
@@ -105,8 +107,9 @@ type server struct {
 }
 
 // NewHandler returns the HTTP handler of the whole API. It panics when
-// Service is nil or the generated documentation cannot be built, both
-// programming errors caught by any test.
+// Service is nil or an operation cannot be registered, both programming
+// errors caught by any test. The OpenAPI documents are rendered on their
+// first request (the golden-file test fetches them).
 func NewHandler(o Options) http.Handler {
 	return newServer(o, nil)
 }
@@ -173,13 +176,16 @@ func newServer(o Options, extra func(*server)) *server {
 
 	s.finishDocument(s.api.OpenAPI())
 	documentCommonHeaders(s.api.OpenAPI())
-	s.spec, s.specYAML, err = marshalSpec(s.api.OpenAPI())
-	if err != nil {
-		panic("httpapi: " + err.Error())
-	}
-	if s.spec30, err = downgradeSpec(s.api.OpenAPI()); err != nil {
-		panic("httpapi: " + err.Error())
-	}
+	oapi := s.api.OpenAPI()
+	s.docs = sync.OnceValues(func() (specDocs, error) {
+		var d specDocs
+		var err error
+		if d.json, d.yaml, err = marshalSpec(oapi); err != nil {
+			return d, err
+		}
+		d.json30, err = downgradeSpec(oapi)
+		return d, err
+	})
 	s.mux.HandleFunc("GET "+specPath, s.serveSpec)
 	s.mux.HandleFunc("GET "+spec30Path, s.serveSpec30)
 	s.mux.HandleFunc("GET /openapi.yaml", s.serveSpecYAML)
@@ -214,19 +220,35 @@ func normalizePreflight(next http.Handler) http.Handler {
 	})
 }
 
-func (s *server) serveSpec(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(s.spec)
+// specDocs are the rendered OpenAPI documents.
+type specDocs struct {
+	json, yaml []byte
+	json30     []byte // the document as OpenAPI 3.0.3
 }
 
-func (s *server) serveSpec30(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(s.spec30)
+func (s *server) serveSpec(w http.ResponseWriter, r *http.Request) {
+	s.serveDoc(w, r, "application/json", func(d specDocs) []byte { return d.json })
 }
 
-func (s *server) serveSpecYAML(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/yaml")
-	_, _ = w.Write(s.specYAML)
+func (s *server) serveSpec30(w http.ResponseWriter, r *http.Request) {
+	s.serveDoc(w, r, "application/json", func(d specDocs) []byte { return d.json30 })
+}
+
+func (s *server) serveSpecYAML(w http.ResponseWriter, r *http.Request) {
+	s.serveDoc(w, r, "application/yaml", func(d specDocs) []byte { return d.yaml })
+}
+
+// serveDoc writes one of the documents, rendering them on first use; a
+// document that cannot be rendered is a bug, answered as one.
+func (s *server) serveDoc(w http.ResponseWriter, r *http.Request, contentType string, pick func(specDocs) []byte) {
+	d, err := s.docs()
+	if err != nil {
+		stateFrom(r.Context()).cause = err
+		writeProblem(w, newProblem(r.Context(), codeInternalError))
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	_, _ = w.Write(pick(d))
 }
 
 // serviceReady is the readiness check when the caller gives none: the
