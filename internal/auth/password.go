@@ -1,14 +1,12 @@
 package auth
 
 import (
+	_ "embed" // the common-password list
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -26,48 +24,51 @@ type PasswordPolicy struct {
 	MinClasses int // of lower, upper, digit, symbol; 0 disables
 }
 
-// commonPasswords is the zxcvbn password frequency list (about 30,000
-// entries, lower case) shipped by github.com/trustelem/zxcvbn (MIT), as the
-// positions of its distinct entries in sorted order, for binary search:
-// 4 bytes an entry beside the package's own list instead of a sorted copy
-// (16 bytes an entry, 0.8 MB resident for the life of the process), and a
-// lookup is only made at registration. It is sorted on first use, not at
-// package init, where it cost start-up tens of milliseconds;
-// PreparePasswordPolicy sorts it ahead of the first registration.
-var commonPasswords = sync.OnceValue(func() sortedList {
-	list := frequency.FrequencyLists["passwords"]
-	idx := make([]int32, len(list))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(list[a], list[b]) })
-	idx = slices.CompactFunc(idx, func(a, b int32) bool { return list[a] == list[b] })
-	return sortedList{list: list, idx: slices.Clip(idx)}
-})
+// commonPasswords is the zxcvbn password frequency list (30,000 entries,
+// lower case; github.com/trustelem/zxcvbn v1.0.1, MIT, licence in
+// commonpasswords.LICENSE), sorted and one a line, embedded: looked up by
+// binary search in place, it costs no heap at all. (Importing the zxcvbn
+// package built all its frequency lists at start-up, 1.25 MB of heap for
+// the life of the process, and sorting a copy of ours cost tens of
+// milliseconds more.) TestCommonPasswordsFile keeps it sorted.
+//
+//go:embed commonpasswords.txt
+var commonPasswords string
 
-// sortedList is a list of strings seen through a sorted index.
-type sortedList struct {
-	list []string
-	idx  []int32
-}
-
-func (l sortedList) contains(s string) bool {
-	_, found := slices.BinarySearchFunc(l.idx, s, func(i int32, s string) int { return strings.Compare(l.list[i], s) })
-	return found
-}
-
-// PreparePasswordPolicy readies the common-password list, so that the
-// first registration does not pay for it. The server calls it once its
-// listener answers; calling it again costs nothing.
-func PreparePasswordPolicy() { commonPasswords() }
+// PreparePasswordPolicy readies the password policy for the first
+// registration. The list needs no preparation any more; the server still
+// calls it once its listener answers, which costs nothing.
+func PreparePasswordPolicy() {}
 
 // isCommon reports whether p, compared case-insensitively, is on the list.
-func isCommon(p string) bool {
-	return commonPasswords().contains(strings.ToLower(p))
+func isCommon(p string) bool { return sortedLinesContain(commonPasswords, strings.ToLower(p)) }
+
+// sortedLinesContain reports whether s, lines sorted bytewise and each
+// ended by '\n', has the line p. It bisects byte positions, moving each
+// probe to the start of its line, so it needs no index.
+func sortedLinesContain(s, p string) bool {
+	if strings.Contains(p, "\n") {
+		return false
+	}
+	lo, hi := 0, len(s) // both always at the start of a line (or the end)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		start := strings.LastIndexByte(s[:mid], '\n') + 1
+		end := start + strings.IndexByte(s[start:], '\n')
+		switch c := strings.Compare(s[start:end], p); {
+		case c == 0:
+			return true
+		case c < 0:
+			lo = end + 1
+		default:
+			hi = start
+		}
+	}
+	return false
 }
 
 // CommonPasswordCount reports the size of the embedded common-password list.
-func CommonPasswordCount() int { return len(commonPasswords().idx) }
+func CommonPasswordCount() int { return strings.Count(commonPasswords, "\n") }
 
 // NormalizePassword applies Unicode NFKC so that visually identical
 // passwords typed on different keyboards hash alike. It never trims.
