@@ -193,7 +193,7 @@ for port in "${ports[@]}"; do
   expect 0 "${fallback:-0}" "127.0.0.1:$port rate-limit decisions taken without Redis"
 done
 
-run user delete "$email" >/dev/null 2>&1 && status=0 || status=$?
+run user delete "$email" --yes >/dev/null 2>&1 && status=0 || status=$?
 expect 0 "$status" "authserve user delete (clean-up)"
 run user show "$email" >/dev/null 2>&1 && status=0 || status=$?
 [ "$status" -ne 0 ] || die "user show of a deleted user exited 0"
