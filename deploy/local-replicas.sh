@@ -89,7 +89,7 @@ done < <(grep -E '^AUTH_[A-Z0-9_]+=' "$here/authserve.env.example")
 while IFS= read -r line; do
   case "$line" in AUTH_ADDR=* | AUTH_TRUSTED_PROXIES=* | AUTH_JWT_PRIVATE_KEY_FILE=*) continue ;; esac
   settings+=("$line")
-done < <(python3 "$here/yamlq.py" "$here/compose.yaml" env authserve-1)
+done < <(cd "$here/.." && go run ./deploy/composeenv deploy/compose.yaml authserve-1)
 settings+=(
   "AUTH_DATABASE_URL=$db_url"
   "AUTH_REDIS_URL=$redis_url"
