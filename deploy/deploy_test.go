@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +54,7 @@ func load(t *testing.T) *Compose {
 // stack is compose.yaml's cast: which service plays which part.
 type stack struct {
 	*Compose
-	replicas                       []string
+	replicas                        []string
 	migrate, postgres, redis, proxy string
 }
 
@@ -300,7 +299,10 @@ func TestDockerignore(t *testing.T) {
 			t.Errorf("the build context would include %s", p)
 		}
 	}
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		goCmd = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
 	out, err := exec.Command(goCmd, "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", "../cmd/authserve").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
