@@ -36,6 +36,9 @@ func TestHelpForEveryCommand(t *testing.T) {
 		{[]string{"session", "revoke-all", "--help"}, "Usage: authserve session revoke-all"},
 		{[]string{"healthcheck", "--help"}, "Usage: authserve healthcheck"},
 		{[]string{"healthcheck", "help"}, "Usage: authserve healthcheck"},
+		{[]string{"user", "mfa-reset", "--help"}, "Usage: authserve user mfa-reset"},
+		{[]string{"user", "set-password", "-h"}, "Usage: authserve user set-password"},
+		{[]string{"mail", "list", "--help"}, "Usage: authserve mail list"},
 	}
 	for _, tt := range tests {
 		out, _, err := runCmd(t, env, "", tt.args...)
@@ -55,7 +58,7 @@ func TestUnknownCommandsNameThemselves(t *testing.T) {
 		want string
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		{[]string{"user", "frobnicate"}, `unknown user command "frobnicate" (want create, delete, disable, enable, list, show)`},
+		{[]string{"user", "frobnicate"}, `unknown user command "frobnicate" (want create, delete, disable, enable, list, mfa-reset, set-password, show, unlock, verify)`},
 		{[]string{"keys", "rotate"}, `unknown keys command "rotate"`},
 		{[]string{"session", "list"}, `unknown session command "list"`},
 		{[]string{"migrate", "sideways"}, `unknown migrate command "sideways"`},

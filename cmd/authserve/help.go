@@ -27,11 +27,12 @@ requests within AUTH_SHUTDOWN_TIMEOUT. Configuration: AUTH_* variables and .env.
 Prints the version, the commit it was built from (where known) and the Go
 toolchain.
 `,
-	"keys": `Usage: authserve keys generate [--type ed25519|p256|rsa] [--out FILE]
+	"keys": `Usage: authserve keys generate [--type ed25519|p256|rsa|aes256] [--out FILE]
 
 Writes a new private signing key as PEM to standard output, or with --out to
 FILE (mode 0600, never overwritten). Point AUTH_JWT_PRIVATE_KEY_FILE at it.
-  --type  ed25519 (EdDSA, the default), p256 (ES256) or rsa (RS256, 3072 bits)
+  --type  ed25519 (EdDSA, the default), p256 (ES256), rsa (RS256, 3072 bits),
+          or aes256 (32 random bytes as base64, for AUTH_MFA_ENCRYPTION_KEY)
 `,
 	"user": `Usage: authserve user COMMAND
 
@@ -44,6 +45,11 @@ FILE (mode 0600, never overwritten). Point AUTH_JWT_PRIVATE_KEY_FILE at it.
   enable EMAIL          enable an account
   delete EMAIL [--yes]  delete an account with its sessions; asks on a
                         terminal, needs --yes otherwise
+  set-password EMAIL    set a new password (from standard input); every
+                        session ends and the owner is told by email
+  verify EMAIL          mark the email address verified
+  unlock EMAIL          clear every lockout of the email (Redis too)
+  mfa-reset EMAIL       remove every second factor and recovery code
 
 show and list only read: they never change the schema, and say so when
 migrations are pending.
@@ -74,6 +80,32 @@ Enables a disabled account.
 
 Deletes the account with its sessions and tokens. On a terminal it asks for
 confirmation; otherwise --yes is required.
+`,
+	"user set-password": `Usage: authserve user set-password EMAIL
+
+Sets a new password, read from standard input (asked twice without echo on a
+terminal). The password policy applies; every session of the account ends and
+the owner gets a "password changed" email.
+`,
+	"user verify": `Usage: authserve user verify EMAIL
+
+Marks the account's email address verified.
+`,
+	"user unlock": `Usage: authserve user unlock EMAIL
+
+Clears every lockout of the email: each client address's and the
+account-wide one, in Redis too.
+`,
+	"user mfa-reset": `Usage: authserve user mfa-reset EMAIL
+
+Removes every second factor, recovery code and pending MFA login of the
+account: its next login takes a password only. For a user who lost both the
+authenticator and the recovery codes.
+`,
+	"mail": `Usage: authserve mail list [--status pending|sent|failed] [--limit N]
+
+Lists the outbox: recipient, kind, status, attempts and times (no subject,
+body or link once a message is sent or failed).
 `,
 	"session": `Usage: authserve session revoke-all EMAIL
 

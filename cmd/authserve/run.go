@@ -31,6 +31,11 @@ Usage:
   authserve user show|disable|enable EMAIL
   authserve user delete EMAIL [--yes]    delete an account (asks on a terminal)
   authserve user list [--limit N]        list accounts
+  authserve user set-password EMAIL      set a password (from standard input); ends every session
+  authserve user verify EMAIL            mark an account's email verified
+  authserve user unlock EMAIL            clear every lockout of an email
+  authserve mail list [--status pending|sent|failed] [--limit N]
+                                         list the email outbox, newest first
   authserve session revoke-all EMAIL     log a user out everywhere
   authserve healthcheck                  GET /healthz of the server at AUTH_ADDR; exit 0 or 1
   authserve COMMAND -h|--help|help       the usage of one command
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, rest, getenv, stdin, stdout, stderr)
 	case "session":
 		return sessionCommand(ctx, rest, getenv, stdout, stderr)
+	case "mail":
+		return mailCommand(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
 	default:

@@ -63,6 +63,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		slog.String("database", cfg.DB.Driver()), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
+	stopMail, err := a.startMail(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
@@ -75,17 +80,22 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.shutdown(srv, errc)
+	a.shutdown(srv, errc, stopMail)
 	return nil
 }
 
 // newHandler builds the HTTP API on the app's service.
 func (a *app) newHandler(limiter ratelimit.Limiter) http.Handler {
+	ready := a.store.Ready
+	if a.fallbacks != nil {
+		// /readyz names a limit running on its fallback (scaleout.go).
+		ready = a.fallbacks.ready(ready)
+	}
 	return httpapi.NewHandler(httpapi.Options{
 		Service:      a.service,
 		Logger:       a.log,
 		JWKS:         a.keys.JWKS,
-		Ready:        a.store.Ready,
+		Ready:        ready,
 		Metrics:      a.metrics.Handler(),
 		Observe:      a.metrics.ObserveRequest,
 		Limiter:      limiter,
@@ -117,7 +127,7 @@ func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server 
 
 // shutdown drains srv within AUTH_SHUTDOWN_TIMEOUT, then closes what is
 // left, and waits for Serve (whose result errc carries) to return.
-func (a *app) shutdown(srv *http.Server, errc <-chan error) {
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopMail func(context.Context)) {
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -128,6 +138,7 @@ func (a *app) shutdown(srv *http.Server, errc <-chan error) {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
+	stopMail(sctx)
 	a.log.Info("stopped")
 }
 
@@ -158,7 +169,8 @@ func (a *app) newLimiter() (ratelimit.Limiter, *ratelimit.Memory) {
 	if a.redis == nil {
 		return mem, mem
 	}
-	return ratelimit.NewFallback(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log, a.metrics.RateLimitFallback), mem
+	return ratelimit.NewFallbackNotify(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log,
+		a.metrics.RateLimitFallback, a.fallbacks.onChange(limitRate)), mem
 }
 
 // pruneLoginAttempts deletes expired lockout counters now and then, so that

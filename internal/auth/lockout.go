@@ -29,6 +29,11 @@ type Lockout interface {
 	// Succeed ends a reserved attempt that succeeded: reset clears the key,
 	// otherwise only the reservation is released.
 	Succeed(ctx context.Context, key string, reset bool) error
+	// Clear forgets the key exact and every key that begins with prefix
+	// (either may be empty), locked or not: a password reset or an
+	// administrator unlocking an email clears all of its keys, whatever
+	// client addresses they name.
+	Clear(ctx context.Context, exact, prefix string) error
 }
 
 // attemptKeys are the lockout keys a login attempt reserved: per email

@@ -23,6 +23,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/joho/godotenv"
+
+	"github.com/authserve/authserve/internal/totp"
 )
 
 // Config is the whole configuration of the service. Load fills it in and
@@ -61,6 +63,12 @@ type Config struct {
 	// DB is DatabaseURL parsed, once, by Load: what the store opens, the
 	// development key path and the start-up log line all read.
 	DB Database
+	// MigrateDatabaseURL, when set, is the database migrations (and their
+	// lock) use instead of DatabaseURL: a direct URL beside a pooled one
+	// (see MigrateDatabase).
+	MigrateDatabaseURL SecretURL `env:"AUTH_MIGRATE_DATABASE_URL"`
+	// MigrateDB is MigrateDatabaseURL parsed by Load (zero when unset).
+	MigrateDB Database
 	// AutoMigrate applies pending migrations at start-up.
 	AutoMigrate bool `env:"AUTH_AUTO_MIGRATE" envDefault:"true"`
 	// DBTimeout is the upper bound on any one database operation.
@@ -106,6 +114,13 @@ type Config struct {
 	// token may be presented again; 0 is strict.
 	RefreshReuseInterval time.Duration `env:"AUTH_REFRESH_REUSE_INTERVAL" envDefault:"10s"`
 
+	// MFAEncryptionKey is 32 random bytes, standard base64: TOTP secrets
+	// are sealed with it (AES-256-GCM). Required in production.
+	MFAEncryptionKey Secret `env:"AUTH_MFA_ENCRYPTION_KEY"`
+	// MFAPreviousKeys are earlier encryption keys, comma-separated: they
+	// still open secrets sealed before a rotation, never seal. Extension.
+	MFAPreviousKeys Secret `env:"AUTH_MFA_PREVIOUS_KEYS"`
+
 	// BcryptCost is the bcrypt work factor, 4..31.
 	BcryptCost int `env:"AUTH_BCRYPT_COST" envDefault:"12"`
 	// HashConcurrency is how many password hashes are computed at once; it
@@ -134,7 +149,8 @@ type Config struct {
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"15m"`
 	// RedisURL (redis:// or rediss://) holds rate-limit and lockout state
 	// shared by all replicas; empty keeps rate limits in process and
-	// lockout counters in the database.
+	// lockout counters in the database. A Redis Cluster is named by one or
+	// more of its nodes (more as ?addr=host:port).
 	RedisURL SecretURL `env:"AUTH_REDIS_URL"`
 
 	// LogLevel is the lowest level logged.
@@ -151,7 +167,42 @@ type Config struct {
 	// LogFileMaxAgeDays is how many days rotated files are kept; 0 keeps them
 	// regardless of age. Extension.
 	LogFileMaxAgeDays int `env:"AUTH_LOG_FILE_MAX_AGE_DAYS" envDefault:"28"`
+
+	// SMTPURL is smtp://user:pass@host:587 (STARTTLS required),
+	// smtps://…:465 (implicit TLS) or smtp+plain://host:port (no TLS,
+	// development only). Empty in development writes .eml files to MailDir.
+	SMTPURL SecretURL `env:"AUTH_SMTP_URL"`
+	// MailFrom is the From header of every email.
+	MailFrom string `env:"AUTH_MAIL_FROM" envDefault:"authserve <no-reply@localhost>"`
+	// MailDir receives each email as an .eml file when there is no SMTP
+	// server (development only).
+	MailDir string `env:"AUTH_MAIL_DIR" envDefault:"mail"`
+	// MailTemplatesDir overrides the built-in templates, file by file.
+	MailTemplatesDir string `env:"AUTH_MAIL_TEMPLATES_DIR"`
+	// AppURL is the base of the links in emails.
+	AppURL string `env:"AUTH_APP_URL" envDefault:"http://localhost:8080"`
+	// EmailVerification is off, optional or required.
+	EmailVerification string `env:"AUTH_EMAIL_VERIFICATION" envDefault:"optional"`
+	// VerifyTokenTTL is the lifetime of an email-verification token.
+	VerifyTokenTTL time.Duration `env:"AUTH_VERIFY_TOKEN_TTL" envDefault:"24h"`
+	// ResetTokenTTL is the lifetime of a password-reset token.
+	ResetTokenTTL time.Duration `env:"AUTH_RESET_TOKEN_TTL" envDefault:"30m"`
+	// MailCooldown is the least time between two emails of one kind to one
+	// account.
+	MailCooldown time.Duration `env:"AUTH_MAIL_COOLDOWN" envDefault:"60s"`
+	// MailMaxAttempts bounds delivery attempts of one email before it is
+	// marked failed. Extension.
+	MailMaxAttempts int `env:"AUTH_MAIL_MAX_ATTEMPTS" envDefault:"10"`
+	// MailRetryBase is the wait after a first failed delivery, doubled
+	// after each further one (at most an hour). Extension.
+	MailRetryBase time.Duration `env:"AUTH_MAIL_RETRY_BASE" envDefault:"30s"`
 }
+
+// Default values that production refuses.
+const (
+	defaultMailFrom = "authserve <no-reply@localhost>"
+	defaultAppURL   = "http://localhost:8080"
+)
 
 // Environments accepted by AUTH_ENV.
 const (
@@ -377,4 +428,33 @@ func (ps problems) err() error {
 	sorted := slices.Clone(ps)
 	slices.SortStableFunc(sorted, func(a, b Problem) int { return order(a.Var) - order(b.Var) })
 	return &Error{Problems: sorted}
+}
+
+// MFAKeys decodes AUTH_MFA_ENCRYPTION_KEY (nil when unset) and
+// AUTH_MFA_PREVIOUS_KEYS. Errors never quote a key.
+func (c Config) MFAKeys() (current []byte, previous [][]byte, err error) {
+	if c.MFAEncryptionKey != "" {
+		if current, err = totp.ParseKey(c.MFAEncryptionKey.Reveal()); err != nil {
+			return nil, nil, fmt.Errorf("AUTH_MFA_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	if c.MFAPreviousKeys != "" {
+		if previous, err = parseKeyList(c.MFAPreviousKeys.Reveal()); err != nil {
+			return nil, nil, fmt.Errorf("AUTH_MFA_PREVIOUS_KEYS: %w", err)
+		}
+	}
+	return current, previous, nil
+}
+
+// parseKeyList decodes comma-separated encryption keys.
+func parseKeyList(list string) ([][]byte, error) {
+	var keys [][]byte
+	for i, s := range strings.Split(list, ",") {
+		k, err := totp.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("key %d %v", i+1, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

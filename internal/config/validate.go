@@ -16,6 +16,7 @@ import (
 	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/dburl"
 	"github.com/authserve/authserve/internal/token"
+	"github.com/authserve/authserve/internal/totp"
 )
 
 // parsers replace caarlos0/env's defaults so that messages say what is
@@ -55,6 +56,7 @@ var normalisers = map[string]func(string) (string, error){
 	"AUTH_TRUSTED_PROXIES":      eachOf(normaliseNetwork),
 	"AUTH_CORS_ALLOWED_ORIGINS": eachOf(normaliseOrigin),
 	"AUTH_JWT_VERIFY_KEY_FILES": eachOf(func(s string) (string, error) { return s, nil }),
+	"AUTH_EMAIL_VERIFICATION":   oneOf("verification mode", "off", "optional", "required"),
 }
 
 // oneOf accepts the given words, in any case, and gives them in lower case.
@@ -149,6 +151,9 @@ func validate(c *Config, ps *problems) {
 		"AUTH_SESSION_MAX_LIFETIME":     c.SessionMaxLifetime,
 		"AUTH_HASH_QUEUE_TIMEOUT":       c.HashQueueTimeout,
 		"AUTH_LOCKOUT_DURATION":         c.LockoutDuration,
+		"AUTH_VERIFY_TOKEN_TTL":         c.VerifyTokenTTL,
+		"AUTH_RESET_TOKEN_TTL":          c.ResetTokenTTL,
+		"AUTH_MAIL_RETRY_BASE":          c.MailRetryBase,
 	}
 	for key, d := range positive {
 		if d <= 0 {
@@ -160,6 +165,7 @@ func validate(c *Config, ps *problems) {
 		"AUTH_DB_CONN_MAX_LIFETIME":   c.DBConnMaxLifetime,
 		"AUTH_DB_CONN_MAX_IDLE_TIME":  c.DBConnMaxIdleTime,
 		"AUTH_REFRESH_REUSE_INTERVAL": c.RefreshReuseInterval,
+		"AUTH_MAIL_COOLDOWN":          c.MailCooldown,
 	}
 	for key, d := range nonNegative {
 		if d < 0 {
@@ -187,6 +193,7 @@ func validate(c *Config, ps *problems) {
 		{"AUTH_LOG_FILE_MAX_SIZE_MB", c.LogFileMaxSizeMB, 1, -1, ""},
 		{"AUTH_LOG_FILE_MAX_BACKUPS", c.LogFileMaxBackups, 0, -1, "0 = keep all"},
 		{"AUTH_LOG_FILE_MAX_AGE_DAYS", c.LogFileMaxAgeDays, 0, -1, "0 = keep regardless of age"},
+		{"AUTH_MAIL_MAX_ATTEMPTS", c.MailMaxAttempts, 1, 100, ""},
 	}
 	for _, r := range ranges {
 		ps.check(r.key, checkRange(r.n, r.min, r.max, r.meaning))
@@ -197,6 +204,7 @@ func validate(c *Config, ps *problems) {
 		ps.add("AUTH_DATABASE_URL", err)
 	}
 	c.DB = db
+	ps.check("AUTH_MIGRATE_DATABASE_URL", c.checkMigrateDatabaseURL())
 	if c.RedisURL != "" {
 		ps.check("AUTH_REDIS_URL", checkRedisURL(c.RedisURL.Reveal()))
 	}
@@ -208,13 +216,29 @@ func validate(c *Config, ps *problems) {
 		ps.add("AUTH_JWT_SECRET", errors.New("set together with AUTH_JWT_PRIVATE_KEY_FILE: choose one (HS256 secret or private key)"))
 	}
 
+	validateMail(c, ps)
+	if c.MFAEncryptionKey != "" {
+		if _, err := totp.ParseKey(c.MFAEncryptionKey.Reveal()); err != nil {
+			ps.add("AUTH_MFA_ENCRYPTION_KEY", fmt.Errorf("%v: want 32 random bytes in standard base64 (authserve keys generate --type aes256)", err))
+		}
+	}
+	if c.MFAPreviousKeys != "" {
+		if _, err := parseKeyList(c.MFAPreviousKeys.Reveal()); err != nil {
+			ps.add("AUTH_MFA_PREVIOUS_KEYS", err)
+		}
+	}
+
 	if c.IsProduction() {
+		if c.MFAEncryptionKey == "" {
+			ps.add("AUTH_MFA_ENCRYPTION_KEY", errors.New("AUTH_ENV=production needs it: TOTP secrets are encrypted at rest (authserve keys generate --type aes256)"))
+		}
 		if c.JWTSecret == "" && c.JWTPrivateKeyFile == "" {
 			ps.add("AUTH_JWT_SECRET", errors.New("AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE"))
 		}
 		if c.BcryptCost < 10 {
 			ps.add("AUTH_BCRYPT_COST", fmt.Errorf("%d is below 10, the minimum with AUTH_ENV=production", c.BcryptCost))
 		}
+		productionMail(c, ps)
 	}
 }
 

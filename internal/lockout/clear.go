@@ -1,0 +1,88 @@
+package lockout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/fallback"
+)
+
+// group is the part of a key up to and including its first '|' (the
+// domain's "pair:EMAIL|ADDRESS" keys group by email), or "" for a key
+// without one.
+func group(key string) string {
+	if i := strings.IndexByte(key, '|'); i >= 0 {
+		return key[:i+1]
+	}
+	return ""
+}
+
+// groupKey is the Redis set listing the stored keys of a group. Keys are
+// stored hashed, so a prefix cannot be found by scanning: each failure
+// records its key in its group's set instead, which expires with the
+// locks it lists.
+func (r *Redis) groupKey(g string) string {
+	sum := sha256.Sum256([]byte(g))
+	return r.prefix + "group:" + hex.EncodeToString(sum[:])
+}
+
+// index records key in its group's set after a failure.
+func (r *Redis) index(ctx context.Context, key string, lockFor time.Duration) error {
+	g := group(key)
+	if g == "" {
+		return nil
+	}
+	gk := r.groupKey(g)
+	pipe := r.client.Pipeline()
+	pipe.SAdd(ctx, gk, r.key(key))
+	pipe.PExpire(ctx, gk, time.Duration(millis(lockFor))*time.Millisecond)
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// Clear implements auth.Lockout. A prefix clears the keys of the group it
+// names, so it must end with '|' (as the domain's do); the keys are
+// deleted one by one, so that none need share a hash slot.
+func (r *Redis) Clear(ctx context.Context, exact, prefix string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
+	defer cancel()
+	var keys []string
+	if exact != "" {
+		keys = append(keys, r.key(exact))
+	}
+	if prefix != "" {
+		if group(prefix) != prefix {
+			return fmt.Errorf("redis lockout clear: prefix %q does not end its group with '|'", prefix)
+		}
+		gk := r.groupKey(prefix)
+		members, err := r.client.SMembers(ctx, gk).Result()
+		if err != nil {
+			return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
+		}
+		keys = append(append(keys, members...), gk)
+	}
+	for _, k := range keys {
+		if err := r.client.Del(ctx, k).Err(); err != nil {
+			return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// Clear implements auth.Lockout: the fallback's counts (from outages) are
+// cleared in any case, the primary's while it answers; when it does not,
+// the switch treats that like any other failure, and what Redis still
+// holds expires on its own.
+func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error {
+	errF := f.fallback.Clear(ctx, exact, prefix)
+	_, errP := fallback.Do(ctx, f.sw,
+		func() (struct{}, error) { return struct{}{}, f.primary.Clear(ctx, exact, prefix) },
+		func() (struct{}, error) { return struct{}{}, nil })
+	return errors.Join(errP, errF)
+}
