@@ -31,7 +31,7 @@ STAND_INS ?= $(firstword $(wildcard $(CURDIR)/../shared/tools/container-stand-in
 COVER_MIN ?= 80
 FUZZTIME ?= 30s
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi tidy vulncheck check ci image-test
+.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi openapi-lint diagrams diagrams-check tidy vulncheck check ci image-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -79,8 +79,18 @@ loadbench: ## the README's load figures: bench/load.sh (fresh servers, authbench
 fuzz: ## run every fuzz target for FUZZTIME (30s)
 	bash .ci/fuzz $(FUZZTIME)
 
-openapi: ## regenerate the OpenAPI golden file
+openapi: ## regenerate the OpenAPI golden files (3.1 and its 3.0 downgrade)
 	$(GO) test ./internal/httpapi -run TestOpenAPIGolden -update
+
+openapi-lint: ## lint both OpenAPI documents with the pinned Redocly CLI (no errors, no warnings)
+	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json
+
+diagrams: ## regenerate docs/design/schema.puml from the migrations and render every diagram to SVG
+	$(GO) test ./internal/design -run TestSchemaDiagram -update
+	bash .ci/diagrams
+
+diagrams-check: ## re-render every diagram and fail if a committed SVG differs from its source's rendering
+	bash .ci/diagrams --check
 
 tidy: ## tidy go.mod
 	$(GO) mod tidy
