@@ -55,11 +55,11 @@
 // prints and writes one report whose every figure is the median of the
 // runs' figures, phase by phase (bench/load.sh runs the whole procedure).
 //
-// The side-by-side set behind the README's performance table (make bench):
+// The side-by-side set behind the performance table (docs/performance.md, make bench):
 //
 //	authbench suite --authserve bin/authserve --ceiling bin/authceiling \
 //	    --mode full|quick --json docs/performance/bench.json --svg docs/performance/bench.svg
-//	authbench readme --json docs/performance/bench.json README.md
+//	authbench readme --json docs/performance/bench.json docs/performance.md
 //
 // For each engine and pass: start-up of fresh servers (spawn → first 200
 // on /healthz and on /readyz, idle RSS), GET /api/auth/me with info and warn

@@ -28,7 +28,7 @@ import (
 )
 
 // The suite (authbench suite, run by make bench) measures the rows of the
-// README's performance table side by side in one run: for each engine and
+// performance table (docs/performance.md) side by side in one run: for each engine and
 // pass, start-up of fresh servers, idle memory, GET /api/auth/me with
 // info-level access logs, with warn (no access lines), and against the
 // ceiling reference (cmd/authceiling), and login at 8 and 64 clients with
@@ -125,7 +125,7 @@ type SuiteEngine struct {
 	Summary SuiteSummary `json:"summary"`
 }
 
-// SuiteReport is the JSON make bench writes and the README's table is
+// SuiteReport is the JSON make bench writes and the performance table is
 // generated from.
 type SuiteReport struct {
 	Tool        string        `json:"tool"`
