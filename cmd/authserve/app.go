@@ -135,6 +135,11 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			return nil, err
 		}
 	}
+	sealer, err := a.mfaSealer(withTokens)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
 	if a.composer, err = mail.NewComposer(cfg.AppURL, cfg.MailTemplatesDir); err != nil {
 		a.close()
 		return nil, exitError{code: 1, msg: "AUTH_MAIL_TEMPLATES_DIR: " + err.Error()}
@@ -149,7 +154,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutDuration:         cfg.LockoutDuration,
 		Recovery:                recoveryConfig(cfg),
 	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
-		Recovery: a.store, Mail: a.composer})
+		Recovery: a.store, Mail: a.composer, Sealer: sealer, MFAIssuer: cfg.JWTIssuer})
 	return a, nil
 }
 

@@ -83,8 +83,8 @@ func TestServeMySQL(t *testing.T) {
 		t.Errorf("user show nobody@example.com = %v, want no such user", err)
 	}
 	out, _, err = runCmd(t, env, "", "migrate", "status")
-	if err != nil || strings.Count(out, "applied") != 4 {
-		t.Errorf("migrate status = %q, %v; want four applied migrations", out, err)
+	if err != nil || strings.Count(out, "applied") != 5 {
+		t.Errorf("migrate status = %q, %v; want five applied migrations", out, err)
 	}
 	if strings.Contains(s.Logs.String(), testPassword) {
 		t.Errorf("a password reached the logs")

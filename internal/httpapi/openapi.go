@@ -171,6 +171,10 @@ func exampleProblem(k problemKind) map[string]any {
 		"code":       k.code,
 		"request_id": exampleRequestID,
 	}
+	if k.code == codeMFARequired {
+		ex["mfa_token"] = "Jx7m2bqQ0uZfY3h8sVt1Kc9aWnE4dRpL6oGi5yXzB0M"
+		ex["factor_types"] = []string{"totp"}
+	}
 	if k.code == codeValidationFailed {
 		ex["errors"] = []map[string]string{
 			{"field": "email", "message": "must be a single valid email address"},

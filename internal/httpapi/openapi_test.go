@@ -98,7 +98,7 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 		codeInternalError, codeDatabaseError, codeServiceUnavailable}
 	want := map[string][]string{
 		"POST /api/auth/register":            append(slices.Clone(post), codeUserAlreadyExists, codeOverloaded),
-		"POST /api/auth/login":               append(slices.Clone(post), codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded),
+		"POST /api/auth/login":               append(slices.Clone(post), codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded, codeMFARequired),
 		"POST /api/auth/email/verify":        append(slices.Clone(post), codeInvalidLinkToken),
 		"POST /api/auth/email/verify/resend": post,
 		"POST /api/auth/password/forgot":     post,
@@ -110,6 +110,14 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 		"GET /api/auth/me":               bearer,
 		"GET /api/auth/sessions":         bearer,
 		"DELETE /api/auth/sessions/{id}": append(slices.Clone(bearer), codeNotFound),
+		// Section 9. The two POSTs without a body list the body codes a
+		// stray body can still get.
+		"POST /api/auth/mfa/totp":                      append(slices.Clone(bearer), codeMFARequired, codeRateLimited, codeUnsupportedMediaType, codePayloadTooLarge),
+		"POST /api/auth/mfa/totp/{factor_id}/activate": append(slices.Clone(post), codeMissingToken, codeInvalidToken, codeTokenExpired, codeUserNotFound, codeNotFound, codeInvalidMFACode, codeMFARequired),
+		"GET /api/auth/mfa/factors":                    bearer,
+		"DELETE /api/auth/mfa/factors/{id}":            append(slices.Clone(bearer), codeNotFound, codeMFARequired),
+		"POST /api/auth/mfa/recovery-codes":            append(slices.Clone(bearer), codeNotFound, codeMFARequired, codeRateLimited, codeUnsupportedMediaType, codePayloadTooLarge),
+		"POST /api/auth/mfa/verify":                    append(slices.Clone(post), codeInvalidMFACode, codeAccountDisabled, codeAccountLocked),
 		// Operations with no client error of their own document the
 		// 431 every request can meet (finishDocument).
 		"GET /.well-known/jwks.json": {codeInternalError, codePayloadTooLarge},
@@ -120,6 +128,8 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 		"GET /openapi-3.0.json":      {codeInternalError, codePayloadTooLarge},
 		"GET /docs":                  {codeInternalError, codePayloadTooLarge},
 	}
+	// Operations that take no request body.
+	bodyless := map[string]bool{"POST /api/auth/mfa/totp": true, "POST /api/auth/mfa/recovery-codes": true}
 	seen := map[string]bool{}
 	for path, item := range oapi.Paths {
 		for method, op := range map[string]*huma.Operation{"GET": item.Get, "POST": item.Post, "DELETE": item.Delete, "PUT": item.Put, "PATCH": item.Patch} {
@@ -146,7 +156,7 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 			if hasBearer := len(op.Security) == 1 && op.Security[0][bearerScheme] != nil; hasBearer != protected {
 				t.Errorf("%s bearer security = %v, want %v", key, hasBearer, protected)
 			}
-			if method == "POST" {
+			if method == "POST" && !bodyless[key] {
 				mt := op.RequestBody.Content["application/json"]
 				if !op.RequestBody.Required || mt == nil || mt.Example == nil || mt.Schema == nil {
 					t.Errorf("%s request body is not a required JSON body with schema and example", key)

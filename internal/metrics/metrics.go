@@ -54,6 +54,12 @@ var authEvents = []string{
 	"password.reset_requested",
 	"password.reset",
 	"password.changed",
+	// CONTRACT section 9.
+	"mfa.enrolled",
+	"mfa.verified",
+	"mfa.failed",
+	"mfa.removed",
+	"mfa.recovery_code_used",
 }
 
 // Bucket layouts, in seconds.

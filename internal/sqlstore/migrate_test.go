@@ -40,7 +40,7 @@ func migrationStates(t *testing.T, s *Store) []string {
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
 	all := func(states ...string) []string {
-		files := []string{"00001_users.sql", "00002_sessions.sql", "00003_login_attempts.sql", "00004_email.sql"}
+		files := []string{"00001_users.sql", "00002_sessions.sql", "00003_login_attempts.sql", "00004_email.sql", "00005_mfa.sql"}
 		out := make([]string, len(files))
 		for i := range files {
 			out[i] = files[i] + " " + states[i]
@@ -65,14 +65,15 @@ func TestMigrations(t *testing.T) {
 				do   func() error
 				want []string
 			}{
-				{"fresh", nil, all("pending", "pending", "pending", "pending")},
-				{"up", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied", "applied")},
-				{"up again", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied", "applied")},
-				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "applied", "applied", "pending")},
-				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "applied", "pending", "pending")},
-				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "pending", "pending", "pending")},
-				{"down", func() error { return s.MigrateDown(ctx) }, all("pending", "pending", "pending", "pending")},
-				{"up", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied", "applied")},
+				{"fresh", nil, all("pending", "pending", "pending", "pending", "pending")},
+				{"up", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied", "applied", "applied")},
+				{"up again", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied", "applied", "applied")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "applied", "applied", "applied", "pending")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "applied", "applied", "pending", "pending")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "applied", "pending", "pending", "pending")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("applied", "pending", "pending", "pending", "pending")},
+				{"down", func() error { return s.MigrateDown(ctx) }, all("pending", "pending", "pending", "pending", "pending")},
+				{"up", func() error { return s.Migrate(ctx) }, all("applied", "applied", "applied", "applied", "applied")},
 			}
 			for _, step := range steps {
 				if step.do != nil {
@@ -88,7 +89,7 @@ func TestMigrations(t *testing.T) {
 			if _, err := s.CreateUser(ctx, user); err != nil {
 				t.Errorf("CreateUser after down and up = %v, want nil", err)
 			}
-			for range 4 {
+			for range 5 {
 				if err := s.MigrateDown(ctx); err != nil {
 					t.Fatalf("MigrateDown() = %v", err)
 				}

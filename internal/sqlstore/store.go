@@ -215,6 +215,8 @@ type statements struct {
 	// rec are the statements of email verification, password reset and
 	// the outbox (recovery.go).
 	rec recoveryStatements
+
+	mfa mfaStatements // mfa.go
 }
 
 // queries returns the prepared statements, preparing them on first use.
@@ -270,6 +272,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.deleteAttempt, qDeleteAttempt),
 		prepare(&st.pruneAttempts, qPruneAttempts),
 		s.prepareRecovery(prepare, &st.rec),
+		prepareMFA(prepare, &st.mfa),
 	)
 	if err != nil {
 		for _, stmt := range all {
@@ -290,12 +293,12 @@ func (s *Store) resetStatements() {
 	if st == nil {
 		return
 	}
-	for _, stmt := range []*sql.Stmt{
+	for _, stmt := range append(st.mfa.all(),
 		st.createUser, st.userByEmail, st.userByID, st.listUsers, st.setUserActive, st.deleteUser,
 		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
-	} {
+	) {
 		_ = stmt.Close()
 	}
 	for _, stmt := range st.rec.all() {
