@@ -106,3 +106,11 @@ check: lint vulncheck test-race ## what CI checks, quickly
 
 ci: ## the full CI script (starts services, race, coverage, fuzz, smoke)
 	bash .ci/run
+
+.PHONY: services test-scaleout
+services: ## start PgBouncer (transaction pooling, :6432) and a Redis Cluster (:7000-7002) for the scale-out tests
+	bash .ci/services
+
+test-scaleout: ## the PostgreSQL and Redis tests again through PgBouncer and on the Redis Cluster
+	eval "$$(bash .ci/services)" && AUTH_TEST_POSTGRES_URL='$(PG_URL)' AUTH_TEST_REDIS_URL='$(REDIS_URL)' \
+	  $(GO) test ./internal/sqlstore/ ./internal/lockout/ ./internal/ratelimit/ ./internal/redisconn/ ./cmd/authserve/

@@ -34,18 +34,18 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	switch args[0] {
 	case "up":
 		if err := s.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate up: %w", err)
+			return migrateFailed("migrate up", err)
 		}
 		logger.Info("migrations applied")
 		return s.MigrateStatus(ctx, stdout)
 	case "down":
 		if err := s.MigrateDown(ctx); err != nil {
-			return fmt.Errorf("migrate down: %w", err)
+			return migrateFailed("migrate down", err)
 		}
 		logger.Info("rolled back one migration")
 		return s.MigrateStatus(ctx, stdout)
 	case "status":
-		return s.MigrateStatus(ctx, stdout)
+		return migrateFailed("migrate status", s.MigrateStatus(ctx, stdout))
 	default:
 		return usageError("usage: authserve migrate up|down|status (not %q)", args[0])
 	}

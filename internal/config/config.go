@@ -63,6 +63,12 @@ type Config struct {
 	// DB is DatabaseURL parsed, once, by Load: what the store opens, the
 	// development key path and the start-up log line all read.
 	DB Database
+	// MigrateDatabaseURL, when set, is the database migrations (and their
+	// lock) use instead of DatabaseURL: a direct URL beside a pooled one
+	// (see MigrateDatabase).
+	MigrateDatabaseURL SecretURL `env:"AUTH_MIGRATE_DATABASE_URL"`
+	// MigrateDB is MigrateDatabaseURL parsed by Load (zero when unset).
+	MigrateDB Database
 	// AutoMigrate applies pending migrations at start-up.
 	AutoMigrate bool `env:"AUTH_AUTO_MIGRATE" envDefault:"true"`
 	// DBTimeout is the upper bound on any one database operation.
@@ -143,7 +149,8 @@ type Config struct {
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"15m"`
 	// RedisURL (redis:// or rediss://) holds rate-limit and lockout state
 	// shared by all replicas; empty keeps rate limits in process and
-	// lockout counters in the database.
+	// lockout counters in the database. A Redis Cluster is named by one or
+	// more of its nodes (more as ?addr=host:port).
 	RedisURL SecretURL `env:"AUTH_REDIS_URL"`
 
 	// LogLevel is the lowest level logged.

@@ -204,6 +204,7 @@ func validate(c *Config, ps *problems) {
 		ps.add("AUTH_DATABASE_URL", err)
 	}
 	c.DB = db
+	ps.check("AUTH_MIGRATE_DATABASE_URL", c.checkMigrateDatabaseURL())
 	if c.RedisURL != "" {
 		ps.check("AUTH_REDIS_URL", checkRedisURL(c.RedisURL.Reveal()))
 	}
