@@ -39,6 +39,12 @@ type Service struct {
 	log     *slog.Logger
 	obs     Observer
 	now     func() time.Time
+
+	// The audit log (audit.go) and administration (manage.go).
+	auditOn  bool
+	auditQ   AuditQueue
+	admin    AdminStore
+	auditLog AuditStore
 }
 
 // Deps are the collaborators of a Service. Lockout and Observer may be nil.
@@ -50,6 +56,13 @@ type Deps struct {
 	Logger   *slog.Logger
 	Observer Observer
 	Now      func() time.Time
+	// Audit, when not nil, turns the audit log on: events of state
+	// changes are committed with them, the others go to this queue.
+	Audit AuditQueue
+	// Admin and AuditLog serve the administration API, the admin keys
+	// and the audit queries; those operations fail without them.
+	Admin    AdminStore
+	AuditLog AuditStore
 }
 
 // NewService wires a Service.
@@ -63,7 +76,8 @@ func NewService(cfg Config, d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now}
+	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now,
+		auditOn: d.Audit != nil, auditQ: d.Audit, admin: d.Admin, auditLog: d.AuditLog}
 }
 
 // Registration is the input of Register.
@@ -91,6 +105,11 @@ type Principal struct {
 
 // Register validates r and creates an active account.
 func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
+	return s.register(ctx, r, "user.registered")
+}
+
+// register creates an active account, recording event in the audit log.
+func (s *Service) register(ctx context.Context, r Registration, event string) (User, error) {
 	email, password, first, last, err := s.validateRegistration(r)
 	if err != nil {
 		return User{}, err
@@ -107,7 +126,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u, err := s.store.CreateUser(ctx, NewUser{
+	u, err := s.store.CreateUser(s.audit(ctx, event, 0, nil), NewUser{
 		Email: email, PasswordHash: hash, FirstName: first, LastName: last,
 		IsActive: true, CreatedAt: s.now().UTC(),
 	})
@@ -117,7 +136,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 		}
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	s.event(ctx, "user.registered", slog.Int64("user_id", u.ID))
+	s.event(ctx, event, slog.Int64("user_id", u.ID))
 	return u, nil
 }
 
@@ -204,11 +223,13 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 			reason = "unknown_email"
 		}
 		s.event(ctx, "user.login_failed", slog.String("reason", reason), slog.String("email", MaskEmail(norm)), slog.String("client_ip", c.IP))
+		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": reason, "email": MaskEmail(norm)})
 		return Tokens{}, ErrInvalidCredentials
 	}
 	s.releaseAttempt(ctx, keys, true)
 	if !u.IsActive {
 		s.event(ctx, "user.login_failed", slog.String("reason", "account_disabled"), slog.String("email", MaskEmail(norm)), slog.Int64("user_id", u.ID))
+		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": "account_disabled"})
 		return Tokens{}, ErrAccountDisabled
 	}
 	t, err := s.startSession(ctx, u, c)
@@ -235,6 +256,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client) (a
 		}
 		if wait > 0 {
 			s.event(ctx, "user.login_failed", slog.String("reason", "locked"), slog.String("email", MaskEmail(email)), slog.String("client_ip", c.IP))
+			s.auditAsync(ctx, "user.login_failed", 0, map[string]any{"reason": "locked", "email": MaskEmail(email)})
 			return k, &RetryError{Kind: ErrLocked, RetryAfter: wait}
 		}
 		k.pair = key
@@ -245,6 +267,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client) (a
 		if err == nil && wait > 0 {
 			err = &RetryError{Kind: ErrLocked, RetryAfter: wait}
 			s.event(ctx, "user.login_failed", slog.String("reason", "locked"), slog.String("email", MaskEmail(email)), slog.String("client_ip", c.IP))
+			s.auditAsync(ctx, "user.login_failed", 0, map[string]any{"reason": "locked", "email": MaskEmail(email)})
 		}
 		if err != nil {
 			s.releaseAttempt(ctx, k, false)
@@ -275,6 +298,7 @@ func (s *Service) failAttempt(ctx context.Context, k attemptKeys, email string, 
 		}
 		if locked {
 			s.event(ctx, "user.locked", slog.String("scope", f.scope), slog.String("email", MaskEmail(email)), slog.String("client_ip", c.IP), slog.Duration("duration", s.cfg.LockoutDuration))
+			s.auditAsync(ctx, "user.locked", 0, map[string]any{"scope": f.scope, "email": MaskEmail(email), "duration": s.cfg.LockoutDuration.String()})
 		}
 	}
 }
@@ -308,6 +332,7 @@ func (s *Service) startSession(ctx context.Context, u User, c Client) (Tokens, e
 		ExpiresAt: exp, Deadline: deadline, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512),
 	}
 	rt := RefreshToken{Hash: hash, SessionID: sess.ID, UserID: u.ID, IssuedAt: now, ExpiresAt: exp}
+	ctx = s.audit(ctx, "user.login_succeeded", u.ID, map[string]any{"session_id": sess.ID})
 	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
 		return Tokens{}, fmt.Errorf("create session: %w", err)
 	}
@@ -336,7 +361,8 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, fmt.Errorf("new refresh token: %w", err)
 	}
-	r, err := s.store.Rotate(ctx, Rotation{
+	// Committed only if the rotation turns out to be reuse (Store.Rotate).
+	r, err := s.store.Rotate(s.audit(ctx, "token.reuse_detected", 0, nil), Rotation{
 		PresentedHash: token.HashRefresh(refresh),
 		Next:          RefreshToken{Hash: hash, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL)},
 		Now:           now,
@@ -365,7 +391,7 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 	if refresh == "" {
 		return &ValidationError{Fields: []FieldError{{Field: "refresh_token", Message: "is required"}}}
 	}
-	sess, err := s.store.RevokeSessionByToken(ctx, token.HashRefresh(refresh), s.now().UTC())
+	sess, err := s.store.RevokeSessionByToken(s.audit(ctx, "user.logged_out", 0, nil), token.HashRefresh(refresh), s.now().UTC())
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -411,6 +437,7 @@ func (s *Service) Sessions(ctx context.Context, p Principal) ([]Session, error) 
 // RevokeSession ends one of the principal's sessions; ErrNotFound when
 // the id is not one of theirs.
 func (s *Service) RevokeSession(ctx context.Context, p Principal, id string) error {
+	ctx = s.audit(ctx, "session.revoked", p.User.ID, map[string]any{"session_id": id})
 	if err := s.store.RevokeSession(ctx, p.User.ID, id, s.now().UTC()); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrNotFound

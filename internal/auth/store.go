@@ -98,6 +98,11 @@ type Lockout interface {
 	// Succeed ends a reserved attempt that succeeded: reset clears the key,
 	// otherwise only the reservation is released.
 	Succeed(ctx context.Context, key string, reset bool) error
+	// Clear forgets key and every key of its family (the keys that begin
+	// with key + "|"), locks included: an administrator's unlock.
+	Clear(ctx context.Context, key string) error
+	// Locked reports whether key or a key of its family is locked at now.
+	Locked(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // Observer receives the domain's measurements; metrics adapters implement

@@ -144,6 +144,9 @@ func (r *Redis) Fail(ctx context.Context, key string, limit int, lockFor time.Du
 	if err != nil {
 		return false, fmt.Errorf("%w: redis lockout fail: %w", auth.ErrUnavailable, err)
 	}
+	if err := r.index(ctx, key, lockFor); err != nil {
+		return false, fmt.Errorf("%w: redis lockout fail: %w", auth.ErrUnavailable, err)
+	}
 	return locked == 1, nil
 }
 

@@ -212,6 +212,11 @@ type statements struct {
 	revokeSession, revokeByToken, sessionByToken, revokeOwnSession, revokeAllSessions, listSessions *sql.Stmt
 
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
+
+	// The audit log and administration (audit.go, admin.go).
+	insertAudit, pruneAudit, listUsersPage, updateUser, clearAttempts, lockedAttempts,
+	insertAdminKey, adminKeyByHash, touchAdminKey, listAdminKeys, deleteAdminKey *sql.Stmt
+	listAudit auditListQueries
 }
 
 // queries returns the prepared statements, preparing them on first use.
@@ -266,6 +271,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.releaseAttempt, qReleaseAttempt),
 		prepare(&st.deleteAttempt, qDeleteAttempt),
 		prepare(&st.pruneAttempts, qPruneAttempts),
+		s.prepareAdmin(st, prepare),
 	)
 	if err != nil {
 		for _, stmt := range all {
@@ -291,6 +297,9 @@ func (s *Store) resetStatements() {
 		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
+		st.insertAudit, st.pruneAudit, st.listUsersPage, st.updateUser, st.clearAttempts, st.lockedAttempts,
+		st.insertAdminKey, st.adminKeyByHash, st.touchAdminKey, st.listAdminKeys, st.deleteAdminKey,
+		st.listAudit.all, st.listAudit.byUser, st.listAudit.byEvent, st.listAudit.byUserEvent,
 	} {
 		_ = stmt.Close()
 	}
