@@ -84,23 +84,34 @@ func (s *Service) adminReady() error {
 	return nil
 }
 
-// ListUsersPage lists accounts in creation order, a page at a time. The
-// limit is clamped to 1..MaxPageSize (DefaultPageSize when 0); the
-// adapter decides whether a larger one is an error.
-func (s *Service) ListUsersPage(ctx context.Context, q UserQuery) ([]User, error) {
+// pageSize clamps a requested page size to 1..MaxPageSize
+// (DefaultPageSize when not positive); the adapter decides whether a
+// larger request is an error.
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultPageSize
+	}
+	return min(limit, MaxPageSize)
+}
+
+// ListUsersPage lists accounts in creation order, a page at a time, and
+// reports whether more follow. See pageSize for the limit.
+func (s *Service) ListUsersPage(ctx context.Context, q UserQuery) ([]User, bool, error) {
 	if err := s.adminReady(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if q.Limit <= 0 {
-		q.Limit = DefaultPageSize
-	}
-	q.Limit = min(q.Limit, MaxPageSize)
+	limit := pageSize(q.Limit)
+	// One more than asked tells whether another page follows.
+	q.Limit = limit + 1
 	q.EmailPrefix = strings.ToLower(strings.TrimSpace(q.EmailPrefix))
 	us, err := s.admin.ListUsersPage(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, false, fmt.Errorf("list users: %w", err)
 	}
-	return us, nil
+	if len(us) > limit {
+		return us[:limit], true, nil
+	}
+	return us, false, nil
 }
 
 // CreateUser creates an active account under the registration policy, as
@@ -236,21 +247,22 @@ func (s *Service) RevokeUserSessions(ctx context.Context, id int64) (int, error)
 	return n, nil
 }
 
-// Audit lists audit events, newest first. The limit is clamped like
-// ListUsersPage's.
-func (s *Service) Audit(ctx context.Context, q AuditQuery) ([]AuditEvent, error) {
+// Audit lists audit events, newest first, a page at a time, and reports
+// whether more follow. See pageSize for the limit.
+func (s *Service) Audit(ctx context.Context, q AuditQuery) ([]AuditEvent, bool, error) {
 	if err := s.adminReady(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if q.Limit <= 0 {
-		q.Limit = DefaultPageSize
-	}
-	q.Limit = min(q.Limit, MaxPageSize)
+	limit := pageSize(q.Limit)
+	q.Limit = limit + 1
 	ev, err := s.auditLog.ListAudit(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
+		return nil, false, fmt.Errorf("list audit events: %w", err)
 	}
-	return ev, nil
+	if len(ev) > limit {
+		return ev[:limit], true, nil
+	}
+	return ev, false, nil
 }
 
 // PruneAudit deletes audit events older than retention.

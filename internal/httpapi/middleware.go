@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/logging"
 	"github.com/authserve/authserve/internal/ratelimit"
 )
@@ -73,6 +74,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, fields := logging.WithFields(logging.WithRequestID(r.Context(), id))
 	st := &requestState{id: id, clientIP: s.clientIP(r), userAgent: r.UserAgent(), fields: fields}
+	// Who acts, for the audit log; the admin API names its key instead.
+	ctx = auth.WithOrigin(ctx, originFor(st, auth.ActorUser))
 	r = r.WithContext(withState(ctx, st))
 
 	h := w.Header()
@@ -88,7 +91,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", apiCSP)
 	}
-	if strings.HasPrefix(r.URL.Path, "/api/auth/") {
+	if strings.HasPrefix(r.URL.Path, "/api/auth/") || strings.HasPrefix(r.URL.Path, "/admin/") {
 		// Tokens and account data must not be kept by any cache.
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
