@@ -33,6 +33,8 @@ type app struct {
 	tokens  *token.Manager
 	service *auth.Service
 	redis   *redis.Client
+	// audit writes the audit events that accompany no state change.
+	audit *auth.AuditWriter
 }
 
 // loadConfig reads the configuration and builds the logger.
@@ -136,6 +138,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			return nil, err
 		}
 	}
+	a.audit = auth.NewAuditWriter(a.store, auth.AuditWriterOptions{Logger: logger, Timeout: cfg.DBTimeout})
+	a.metrics.AuditDropped(a.audit.Dropped)
 	a.service = auth.NewService(auth.Config{
 		Password:                auth.PasswordPolicy{MinLength: cfg.PasswordMinLength, MinClasses: cfg.PasswordMinClasses},
 		RefreshTokenTTL:         cfg.RefreshTokenTTL,
@@ -144,7 +148,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutThreshold:        cfg.LockoutThreshold,
 		LockoutAccountThreshold: cfg.LockoutAccountThreshold,
 		LockoutDuration:         cfg.LockoutDuration,
-	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics})
+	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
+		Audit: a.audit, Admin: a.store, AuditLog: a.store})
 	return a, nil
 }
 
@@ -216,6 +221,12 @@ func (a *app) checkSchema(ctx context.Context) error {
 // close releases what newApp opened, in reverse order.
 func (a *app) close() error {
 	var errs []error
+	if a.audit != nil {
+		// What is queued is written before the database closes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.audit.Close(ctx)
+		cancel()
+	}
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())
 	}

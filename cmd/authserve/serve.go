@@ -92,9 +92,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		slog.String("database", db.Driver), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
+	stopAdmin, err := a.startAdmin(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
+	go a.pruneAudit(ctx, auditPruneEvery)
 	// Start-up's garbage (migrations, the OpenAPI document, key parsing)
 	// would otherwise stay resident until the runtime's scavenger returns
 	// it, minutes later: an idle replica should be small from the start.
@@ -107,10 +113,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Both listeners drain together, within the one timeout.
+	adminDone := make(chan struct{})
+	go func() { stopAdmin(sctx); close(adminDone) }()
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("shutdown did not finish in time; closing remaining connections", slog.String("error", err.Error()))
 		srv.Close()
 	}
+	<-adminDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
