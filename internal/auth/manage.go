@@ -128,22 +128,19 @@ func (s *Service) UserDetail(ctx context.Context, id int64) (UserDetail, error) 
 	}
 	d := UserDetail{User: u}
 	if s.lockout != nil {
-		now := s.now()
-		for _, key := range lockoutKeys(u.Email) {
-			locked, err := s.lockout.Locked(ctx, key, now)
-			if err != nil {
-				return UserDetail{}, fmt.Errorf("read lockout: %w", err)
-			}
-			d.Locked = d.Locked || locked
+		exact, prefix := lockoutKeys(u.Email)
+		if d.Locked, err = s.lockout.Locked(ctx, exact, prefix, s.now()); err != nil {
+			return UserDetail{}, fmt.Errorf("read lockout: %w", err)
 		}
 	}
 	return d, nil
 }
 
-// lockoutKeys are the keys (with their families) under which the lockout
-// counts an email's logins: from everywhere, and per client address.
-func lockoutKeys(email string) []string {
-	return []string{"acct:" + email, "pair:" + email}
+// lockoutKeys are the key under which the lockout counts an email's
+// logins from everywhere, and the prefix of its per-address keys (see
+// reserveAttempt).
+func lockoutKeys(email string) (exact, prefix string) {
+	return "acct:" + email, "pair:" + email + "|"
 }
 
 // UpdateUser changes an account's state and names. Disabling it revokes
@@ -204,10 +201,9 @@ func (s *Service) Unlock(ctx context.Context, id int64) error {
 		return fmt.Errorf("find user: %w", err)
 	}
 	if s.lockout != nil {
-		for _, key := range lockoutKeys(u.Email) {
-			if err := s.lockout.Clear(ctx, key); err != nil {
-				return fmt.Errorf("clear lockout: %w", err)
-			}
+		exact, prefix := lockoutKeys(u.Email)
+		if err := s.lockout.Clear(ctx, exact, prefix); err != nil {
+			return fmt.Errorf("clear lockout: %w", err)
 		}
 	}
 	// The counters may live in Redis, outside any database transaction:

@@ -98,11 +98,14 @@ type Lockout interface {
 	// Succeed ends a reserved attempt that succeeded: reset clears the key,
 	// otherwise only the reservation is released.
 	Succeed(ctx context.Context, key string, reset bool) error
-	// Clear forgets key and every key of its family (the keys that begin
-	// with key + "|"), locks included: an administrator's unlock.
-	Clear(ctx context.Context, key string) error
-	// Locked reports whether key or a key of its family is locked at now.
-	Locked(ctx context.Context, key string, now time.Time) (bool, error)
+	// Clear forgets the key exact and every key that begins with prefix
+	// (either may be empty), locked or not: an administrator unlocking an
+	// email clears all of its keys, whatever client addresses they name.
+	// A prefix ends with "|" (the domain's "pair:EMAIL|" groups).
+	Clear(ctx context.Context, exact, prefix string) error
+	// Locked reports whether the key exact, or a key that begins with
+	// prefix, is locked at now.
+	Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error)
 }
 
 // Observer receives the domain's measurements; metrics adapters implement

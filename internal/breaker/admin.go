@@ -38,22 +38,22 @@ func (s *Store) auditStore() (auth.AuditStore, error) {
 }
 
 // Clear calls the lockout store's Clear through the breaker.
-func (s *Store) Clear(ctx context.Context, key string) error {
+func (s *Store) Clear(ctx context.Context, exact, prefix string) error {
 	if s.lock == nil {
 		return errNoLockout
 	}
 	return exec(ctx, s, "lockout_clear", func(ctx context.Context) error {
-		return s.lock.Clear(ctx, key)
+		return s.lock.Clear(ctx, exact, prefix)
 	})
 }
 
 // Locked calls the lockout store's Locked through the breaker.
-func (s *Store) Locked(ctx context.Context, key string, now time.Time) (bool, error) {
+func (s *Store) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	if s.lock == nil {
 		return false, errNoLockout
 	}
 	return call(ctx, s, "lockout_locked", func(ctx context.Context) (bool, error) {
-		return s.lock.Locked(ctx, key, now)
+		return s.lock.Locked(ctx, exact, prefix, now)
 	})
 }
 

@@ -15,29 +15,21 @@ import (
 )
 
 // The administrator's side of the lockout: Clear (unlock) and Locked, on
-// a key and its family, the keys that begin with key + "|" (an email's
-// per-address keys are "pair:<email>|<address>", its family "pair:<email>").
+// a key and on the keys with a prefix (an email's per-address keys are
+// "pair:<email>|<address>", their prefix "pair:<email>|").
 
-// family returns the family of key: everything before its last "|".
-func family(key string) (string, bool) {
-	i := strings.LastIndexByte(key, '|')
-	if i < 0 {
-		return "", false
-	}
-	return key[:i], true
-}
-
-func inFamily(k, key string) bool {
-	return k == key || strings.HasPrefix(k, key+"|")
+// matches reports whether k is exact or begins with prefix.
+func matches(k, exact, prefix string) bool {
+	return (exact != "" && k == exact) || (prefix != "" && strings.HasPrefix(k, prefix))
 }
 
 // Clear implements auth.Lockout.
-func (m *Memory) Clear(_ context.Context, key string) error {
+func (m *Memory) Clear(_ context.Context, exact, prefix string) error {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		for k := range sh.keys {
-			if inFamily(k, key) {
+			if matches(k, exact, prefix) {
 				delete(sh.keys, k)
 			}
 		}
@@ -47,12 +39,12 @@ func (m *Memory) Clear(_ context.Context, key string) error {
 }
 
 // Locked implements auth.Lockout.
-func (m *Memory) Locked(_ context.Context, key string, now time.Time) (bool, error) {
+func (m *Memory) Locked(_ context.Context, exact, prefix string, now time.Time) (bool, error) {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.Lock()
 		for k, st := range sh.keys {
-			if inFamily(k, key) && st.live(now) && !st.lockedUntil.IsZero() {
+			if matches(k, exact, prefix) && st.live(now) && !st.lockedUntil.IsZero() {
 				sh.mu.Unlock()
 				return true, nil
 			}
@@ -62,25 +54,35 @@ func (m *Memory) Locked(_ context.Context, key string, now time.Time) (bool, err
 	return false, nil
 }
 
-// famKey is the Redis set that lists the stored keys of a family. Keys
-// are stored hashed, so a family cannot be found by a pattern; Fail adds
-// every key it counts a failure on to its family's set, which expires
-// with the newest of them. (Only failures make lasting state: a key with
-// reservations alone is never locked.)
-func (r *Redis) famKey(fam string) string {
-	sum := sha256.Sum256([]byte(fam))
-	return r.prefix + "family:" + hex.EncodeToString(sum[:])
+// group is the part of a key up to and including its last '|' (the
+// domain's "pair:EMAIL|ADDRESS" keys group by email, and an email may
+// itself hold a '|'; an address never does), or "" for a key without one.
+func group(key string) string {
+	if i := strings.LastIndexByte(key, '|'); i >= 0 {
+		return key[:i+1]
+	}
+	return ""
 }
 
-// index records key in its family's set, after a failure.
+// groupKey is the Redis set that lists the stored keys of a group. Keys
+// are stored hashed, so a prefix cannot be found by a pattern; Fail adds
+// every key it counts a failure on to its group's set, which expires with
+// the newest of them. (Only failures make lasting state: a key with
+// reservations alone is never locked.)
+func (r *Redis) groupKey(g string) string {
+	sum := sha256.Sum256([]byte(g))
+	return r.prefix + "group:" + hex.EncodeToString(sum[:])
+}
+
+// index records key in its group's set, after a failure.
 func (r *Redis) index(ctx context.Context, key string, lockFor time.Duration) error {
-	fam, ok := family(key)
-	if !ok {
+	g := group(key)
+	if g == "" {
 		return nil
 	}
-	set := r.famKey(fam)
+	set := r.groupKey(g)
 	// Two commands on one key: one slot, so a Redis Cluster takes the
-	// pipeline as it is.
+	// transaction as it is.
 	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SAdd(ctx, set, r.key(key))
 		p.PExpire(ctx, set, time.Duration(millis(lockFor))*time.Millisecond)
@@ -89,27 +91,40 @@ func (r *Redis) index(ctx context.Context, key string, lockFor time.Duration) er
 	return err
 }
 
-// members returns the stored names of key and of its family's keys.
-func (r *Redis) members(ctx context.Context, key string) ([]string, error) {
-	names, err := r.client.SMembers(ctx, r.famKey(key)).Result()
-	if err != nil {
-		return nil, err
+// stored returns the stored names of exact and of the keys of the group
+// prefix names, and the group's set. A prefix must be a whole group.
+func (r *Redis) stored(ctx context.Context, exact, prefix string) (names []string, set string, err error) {
+	if exact != "" {
+		names = append(names, r.key(exact))
 	}
-	return append(names, r.key(key)), nil
+	if prefix == "" {
+		return names, "", nil
+	}
+	if group(prefix) != prefix {
+		return nil, "", fmt.Errorf("redis lockout: prefix %q does not end with '|'", prefix)
+	}
+	set = r.groupKey(prefix)
+	members, err := r.client.SMembers(ctx, set).Result()
+	if err != nil {
+		return nil, "", err
+	}
+	return append(names, members...), set, nil
 }
 
 // Clear implements auth.Lockout. Each key is deleted on its own: in a
-// Redis Cluster the family's keys live in different slots.
-func (r *Redis) Clear(ctx context.Context, key string) error {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+// Redis Cluster a group's keys live in different slots.
+func (r *Redis) Clear(ctx context.Context, exact, prefix string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
 	defer cancel()
-	names, err := r.members(ctx, key)
-	if err == nil {
-		for _, n := range append(names, r.famKey(key)) {
-			if err = r.client.Del(ctx, n).Err(); err != nil {
-				break
-			}
+	names, set, err := r.stored(ctx, exact, prefix)
+	if err == nil && set != "" {
+		names = append(names, set)
+	}
+	for _, n := range names {
+		if err != nil {
+			break
 		}
+		err = r.client.Del(ctx, n).Err()
 	}
 	if err != nil {
 		return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
@@ -118,10 +133,10 @@ func (r *Redis) Clear(ctx context.Context, key string) error {
 }
 
 // Locked implements auth.Lockout.
-func (r *Redis) Locked(ctx context.Context, key string, now time.Time) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+func (r *Redis) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
 	defer cancel()
-	names, err := r.members(ctx, key)
+	names, _, err := r.stored(ctx, exact, prefix)
 	if err != nil {
 		return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
 	}
@@ -131,8 +146,7 @@ func (r *Redis) Locked(ctx context.Context, key string, now time.Time) (bool, er
 		if err != nil {
 			return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
 		}
-		l, e := redisInt(v[0]), redisInt(v[1])
-		if l > ms && e > ms {
+		if l, e := redisInt(v[0]), redisInt(v[1]); l > ms && e > ms {
 			return true, nil
 		}
 	}
@@ -146,24 +160,25 @@ func redisInt(v any) int64 {
 }
 
 // Clear implements auth.Lockout: both sides, since either may hold locks
-// (the fallback's from an outage of the primary).
-func (f *fallback) Clear(ctx context.Context, key string) error {
-	if err := f.fallback.Clear(ctx, key); err != nil {
+// (the fallback's from an outage of the primary). A primary that fails
+// is an error: its locks would outlive the unlock.
+func (f *fallback) Clear(ctx context.Context, exact, prefix string) error {
+	if err := f.fallback.Clear(ctx, exact, prefix); err != nil {
 		return err
 	}
-	return f.primary.Clear(ctx, key)
+	return f.primary.Clear(ctx, exact, prefix)
 }
 
 // Locked implements auth.Lockout: locked on either side.
-func (f *fallback) Locked(ctx context.Context, key string, now time.Time) (bool, error) {
-	locked, err := f.fallback.Locked(ctx, key, now)
+func (f *fallback) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
+	locked, err := f.fallback.Locked(ctx, exact, prefix, now)
 	if err != nil || locked {
 		return locked, err
 	}
 	if !f.shouldTryPrimary() {
 		return false, nil
 	}
-	locked, err = f.primary.Locked(ctx, key, now)
+	locked, err = f.primary.Locked(ctx, exact, prefix, now)
 	if !f.primaryOK(ctx, err) {
 		return false, nil
 	}

@@ -9,20 +9,20 @@ import (
 	"github.com/authserve/authserve/internal/lockout/lockouttest"
 )
 
-func (s *switchable) Clear(ctx context.Context, key string) error {
+func (s *switchable) Clear(ctx context.Context, exact, prefix string) error {
 	s.calls.Add(1)
 	if s.fail.Load() {
 		return errDown
 	}
-	return s.inner.Clear(ctx, key)
+	return s.inner.Clear(ctx, exact, prefix)
 }
 
-func (s *switchable) Locked(ctx context.Context, key string, now time.Time) (bool, error) {
+func (s *switchable) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	s.calls.Add(1)
 	if s.fail.Load() {
 		return false, errDown
 	}
-	return s.inner.Locked(ctx, key, now)
+	return s.inner.Locked(ctx, exact, prefix, now)
 }
 
 func TestMemoryClear(t *testing.T) {
@@ -51,11 +51,11 @@ func TestFallbackClearsBothSides(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := l.Clear(ctx, "pair:a@example.com"); err != nil {
+	if err := l.Clear(ctx, "", "pair:a@example.com|"); err != nil {
 		t.Fatalf("Clear() = %v", err)
 	}
 	for name, side := range map[string]auth.Lockout{"primary": primary.inner, "fallback": back} {
-		if locked, _ := side.Locked(ctx, "pair:a@example.com", now); locked {
+		if locked, _ := side.Locked(ctx, "", "pair:a@example.com|", now); locked {
 			t.Errorf("%s still locked after Clear", name)
 		}
 	}

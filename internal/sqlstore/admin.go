@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/authserve/authserve/internal/auth"
 )
@@ -38,8 +37,11 @@ WHERE id = ?`
 	qTouchAdminKey     = `UPDATE admin_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)`
 	qListAdminKeys     = `SELECT name, key_hash, created_at, last_used_at FROM admin_keys ORDER BY name`
 	qDeleteAdminKey    = `DELETE FROM admin_keys WHERE name = ?`
-	qClearAttempts     = `DELETE FROM login_attempts WHERE attempt_key = ? OR substr(attempt_key, 1, ?) = ?`
-	qLockedAttempts    = `SELECT COUNT(*) FROM login_attempts WHERE (attempt_key = ? OR substr(attempt_key, 1, ?) = ?) AND locked_until > ?`
+	// qClearAttempts and qLockedAttempts select a key and the keys with a
+	// prefix (a LIKE pattern; one that matches nothing when there is no
+	// prefix: the domain never makes the empty key).
+	qClearAttempts     = `DELETE FROM login_attempts WHERE attempt_key = ? OR attempt_key LIKE ? ESCAPE '!'`
+	qLockedAttempts    = `SELECT COUNT(*) FROM login_attempts WHERE (attempt_key = ? OR attempt_key LIKE ? ESCAPE '!') AND locked_until > ?`
 	likeEscape         = "!"
 	likeEscapedChars   = "!%_"
 	adminKeyHashLength = 64
@@ -254,39 +256,42 @@ func (s *Store) DeleteAdminKey(ctx context.Context, name string) error {
 	}
 }
 
-// familyArgs are the arguments that select key and its family (the keys
-// that begin with key + "|") in qClearAttempts and qLockedAttempts.
-// substr counts characters on SQLite and PostgreSQL (text) and bytes on
-// MySQL (VARBINARY). A family member longer than the key column is
-// stored hashed (attemptKey) and is not found; an account's email with a
-// client address is far shorter.
-func (s *Store) familyArgs(key string) []any {
-	prefix := key + "|"
-	n := utf8.RuneCountInString(prefix)
-	if s.d == mysqlDialect {
-		n = len(prefix)
+// keyArgs are the arguments that select the key exact and the keys that
+// begin with prefix in qClearAttempts and qLockedAttempts. A key longer
+// than the key column is stored hashed (attemptKey) and is not found by
+// its prefix; an account's email with a client address is far shorter.
+func (s *Store) keyArgs(exact, prefix string) []any {
+	if exact != "" {
+		exact = s.d.attemptKey(exact)
 	}
-	return []any{s.d.attemptKey(key), n, prefix}
+	like := "" // matches only the empty key
+	if prefix != "" {
+		like = likePrefix(prefix)
+	}
+	return []any{exact, like}
 }
 
 // Clear implements auth.Lockout.
-func (s *Store) Clear(ctx context.Context, key string) error {
+func (s *Store) Clear(ctx context.Context, exact, prefix string) error {
 	q, err := s.queries(ctx)
 	if err != nil {
 		return s.wrap("clear login attempts", err)
 	}
-	_, err = q.clearAttempts.ExecContext(ctx, s.familyArgs(key)...)
+	err = s.retry(func() error {
+		_, err := q.clearAttempts.ExecContext(ctx, s.keyArgs(exact, prefix)...)
+		return err
+	})
 	return s.wrap("clear login attempts", err)
 }
 
 // Locked implements auth.Lockout.
-func (s *Store) Locked(ctx context.Context, key string, now time.Time) (bool, error) {
+func (s *Store) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	q, err := s.queries(ctx)
 	if err != nil {
 		return false, s.wrap("read login attempts", err)
 	}
 	var n int64
-	if err := q.lockedAttempts.QueryRowContext(ctx, append(s.familyArgs(key), s.d.ts(now))...).Scan(&n); err != nil {
+	if err := q.lockedAttempts.QueryRowContext(ctx, append(s.keyArgs(exact, prefix), s.d.ts(now))...).Scan(&n); err != nil {
 		return false, s.wrap("read login attempts", err)
 	}
 	return n > 0, nil

@@ -11,30 +11,32 @@ import (
 )
 
 // RunClear checks the administrator's side of auth.Lockout: Locked sees a
-// lock on a key or on any key of its family, and Clear forgets them all
-// (the per-address keys of one email, and the account-wide key), leaving
-// other emails' keys alone.
+// lock on the exact key or on any key with the prefix, and Clear forgets
+// them all (the per-address keys of one email, and its account-wide key),
+// leaving other emails' keys alone, an email that holds a '|' included.
 func RunClear(t *testing.T, newLockout func(t *testing.T) auth.Lockout) {
-	t.Run("ClearFamily", func(t *testing.T) { testClearFamily(t, newLockout(t)) })
-	t.Run("ClearExactKey", func(t *testing.T) { testClearExact(t, newLockout(t)) })
+	t.Run("ClearEmail", func(t *testing.T) { testClearEmail(t, newLockout(t), "") })
+	t.Run("ClearEmailWithBar", func(t *testing.T) { testClearEmail(t, newLockout(t), "a|b") })
+	t.Run("ClearExactOnly", func(t *testing.T) { testClearExact(t, newLockout(t)) })
 }
 
-// family returns a fresh email's per-address family and account key.
-func family() (fam, acct, other string) {
+// emailKeys returns a fresh email's per-address prefix and account key,
+// and those of an email that begins alike.
+func emailKeys(local string) (prefix, acct, otherPrefix string) {
 	b := make([]byte, 8)
 	rand.Read(b)
-	email := "cleartest-" + hex.EncodeToString(b) + "@example.com"
-	return "pair:" + email, "acct:" + email, "pair:x" + email
+	email := local + "cleartest-" + hex.EncodeToString(b) + "@example.com"
+	return "pair:" + email + "|", "acct:" + email, "pair:" + email + ".evil|"
 }
 
-func mustLocked(t *testing.T, l auth.Lockout, key string, now time.Time, want bool) {
+func mustLocked(t *testing.T, l auth.Lockout, exact, prefix string, now time.Time, want bool) {
 	t.Helper()
-	got, err := l.Locked(context.Background(), key, now)
+	got, err := l.Locked(context.Background(), exact, prefix, now)
 	if err != nil {
-		t.Fatalf("Locked(%q) error = %v", key, err)
+		t.Fatalf("Locked(%q, %q) error = %v", exact, prefix, err)
 	}
 	if got != want {
-		t.Fatalf("Locked(%q) = %v, want %v", key, got, want)
+		t.Fatalf("Locked(%q, %q) = %v, want %v", exact, prefix, got, want)
 	}
 }
 
@@ -46,47 +48,51 @@ func lock(t *testing.T, l auth.Lockout, key string, now time.Time) {
 	mustFail(t, l, key, last, true)
 }
 
-func testClearFamily(t *testing.T, l auth.Lockout) {
+func testClearEmail(t *testing.T, l auth.Lockout, local string) {
 	ctx := context.Background()
-	fam, _, other := family()
+	prefix, acct, other := emailKeys(local)
 	t0 := start()
-	a, b := fam+"|198.51.100.7", fam+"|2001:db8::1"
-	mustLocked(t, l, fam, t0, false)
+	a, b := prefix+"198.51.100.7", prefix+"2001:db8::1"
+	mustLocked(t, l, acct, prefix, t0, false)
 	lock(t, l, a, t0)
 	failures(t, l, b, t0, 1)
-	lock(t, l, other+"|198.51.100.7", t0)
+	lock(t, l, acct, t0)
+	lock(t, l, other+"198.51.100.7", t0)
 	now := t0.Add(time.Minute)
-	mustLocked(t, l, fam, now, true)
+	mustLocked(t, l, "", prefix, now, true)
+	mustLocked(t, l, acct, "", now, true)
 	// A lock that has run out is no lock.
-	mustLocked(t, l, fam, t0.Add(lockFor+time.Hour), false)
+	mustLocked(t, l, acct, prefix, t0.Add(lockFor+time.Hour), false)
 
-	if err := l.Clear(ctx, fam); err != nil {
-		t.Fatalf("Clear(%q) error = %v", fam, err)
+	if err := l.Clear(ctx, acct, prefix); err != nil {
+		t.Fatalf("Clear(%q, %q) error = %v", acct, prefix, err)
 	}
-	mustLocked(t, l, fam, now, false)
-	// Both addresses start afresh: the full limit again.
-	for _, key := range []string{a, b} {
+	mustLocked(t, l, acct, prefix, now, false)
+	// Every key starts afresh: the full limit again.
+	for _, key := range []string{a, b, acct} {
 		failures(t, l, key, now, limit-1)
 	}
-	// Another email's lock (whose family name begins alike) stays.
-	mustLocked(t, l, other, now, true)
-	mustReserve(t, l, other+"|198.51.100.7", now, lockFor-time.Minute+time.Duration(limit-1)*time.Second)
+	// Another email's lock (whose keys begin alike) stays.
+	mustLocked(t, l, "", other, now, true)
+	mustReserve(t, l, other+"198.51.100.7", now, lockFor-time.Minute+time.Duration(limit-1)*time.Second)
 }
 
 func testClearExact(t *testing.T, l auth.Lockout) {
 	ctx := context.Background()
-	_, acct, _ := family()
+	prefix, acct, _ := emailKeys("")
 	t0 := start()
 	lock(t, l, acct, t0)
-	now := t0.Add(time.Second * 10)
-	mustLocked(t, l, acct, now, true)
-	if err := l.Clear(ctx, acct); err != nil {
-		t.Fatalf("Clear(%q) error = %v", acct, err)
+	lock(t, l, prefix+"198.51.100.7", t0)
+	now := t0.Add(10 * time.Second)
+	if err := l.Clear(ctx, acct, ""); err != nil {
+		t.Fatalf("Clear(%q, \"\") error = %v", acct, err)
 	}
-	mustLocked(t, l, acct, now, false)
+	mustLocked(t, l, acct, "", now, false)
 	mustReserve(t, l, acct, now, 0)
+	// The per-address lock was not named: it stays.
+	mustLocked(t, l, "", prefix, now, true)
 	// Clearing what was never counted is no error.
-	if err := l.Clear(ctx, acct+"-unknown"); err != nil {
+	if err := l.Clear(ctx, acct+"-unknown", "pair:unknown@example.com|"); err != nil {
 		t.Fatalf("Clear(unknown) error = %v", err)
 	}
 }
