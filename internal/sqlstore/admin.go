@@ -32,11 +32,11 @@ last_name = CASE WHEN ? = 1 THEN ? ELSE last_name END,
 updated_at = ?
 WHERE id = ?`
 
-	qInsertAdminKey    = `INSERT INTO admin_keys (name, key_hash, created_at, last_used_at) VALUES (?, ?, ?, NULL)`
-	qAdminKeyByHash    = `SELECT name, key_hash, created_at, last_used_at FROM admin_keys WHERE key_hash = ?`
-	qTouchAdminKey     = `UPDATE admin_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)`
-	qListAdminKeys     = `SELECT name, key_hash, created_at, last_used_at FROM admin_keys ORDER BY name`
-	qDeleteAdminKey    = `DELETE FROM admin_keys WHERE name = ?`
+	qInsertAdminKey = `INSERT INTO admin_keys (name, key_hash, created_at, last_used_at) VALUES (?, ?, ?, NULL)`
+	qAdminKeyByHash = `SELECT name, key_hash, created_at, last_used_at FROM admin_keys WHERE key_hash = ?`
+	qTouchAdminKey  = `UPDATE admin_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)`
+	qListAdminKeys  = `SELECT name, key_hash, created_at, last_used_at FROM admin_keys ORDER BY name`
+	qDeleteAdminKey = `DELETE FROM admin_keys WHERE name = ?`
 	// qClearAttempts and qLockedAttempts select a key and the keys with a
 	// prefix (a LIKE pattern; one that matches nothing when there is no
 	// prefix: the domain never makes the empty key).
