@@ -88,6 +88,14 @@ func TestAdminListenerEndToEnd(t *testing.T) {
 	if err != nil || strings.Count(out, "\n") != 2 || !strings.Contains(out, "user.registered") {
 		t.Errorf("audit list --email --event = %q, %v; want the header and one event", out, err)
 	}
+	// A CLI change is audited with actor cli.
+	if _, _, err := runCmd(t, env, "", "user", "disable", "dave@example.com"); err != nil {
+		t.Fatalf("user disable: %v", err)
+	}
+	out, _, err = runCmd(t, env, "", "audit", "list", "--event", "user.disabled")
+	if err != nil || !strings.Contains(out, "user.disabled") || !strings.Contains(out, " cli ") {
+		t.Errorf("audit list --event user.disabled = %q, %v; want one event by cli", out, err)
+	}
 	if _, _, err := runCmd(t, env, "", "audit", "list", "--email", "nobody@example.com"); err == nil {
 		t.Errorf("audit list --email unknown: no error")
 	}

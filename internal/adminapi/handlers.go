@@ -215,7 +215,7 @@ func handleDeleteUser(svc *auth.Service) func(context.Context, *userIDInput) (*s
 
 func handleUnlock(svc *auth.Service) func(context.Context, *userIDInput) (*struct{}, error) {
 	return func(ctx context.Context, in *userIDInput) (*struct{}, error) {
-		if err := svc.Unlock(ctx, in.ID); err != nil {
+		if err := svc.UnlockUser(ctx, in.ID); err != nil {
 			return nil, httpapi.Problem(ctx, err)
 		}
 		return &struct{}{}, nil

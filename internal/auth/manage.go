@@ -190,9 +190,9 @@ func (s *Service) DeleteUserByID(ctx context.Context, id int64) error {
 	return nil
 }
 
-// Unlock clears every login lock and failure count of the account's
+// UnlockUser clears every login lock and failure count of the account's
 // email: from everywhere and per client address.
-func (s *Service) Unlock(ctx context.Context, id int64) error {
+func (s *Service) UnlockUser(ctx context.Context, id int64) error {
 	if err := s.adminReady(); err != nil {
 		return err
 	}
