@@ -3,15 +3,16 @@
 # authserve container image: a static binary on distroless, running as a
 # non-root user, with its SQLite database in the /data volume.
 #
-#   docker build --build-arg VERSION=v1.2.3 -t authserve:v1.2.3 .
+#   docker build --build-arg VERSION=v1.2.3 --build-arg COMMIT=$(git rev-parse --short=12 HEAD) -t authserve:v1.2.3 .
 #   docker run -p 8080:8080 -v authserve-data:/data authserve:v1.2.3
 #
 # Other sub-commands run the same way: docker run --rm authserve:v1.2.3 version.
 # See docs/deployment.md.
 
-# Match the go directive of go.mod: the golang images set GOTOOLCHAIN=local,
-# so an older Go would refuse to build rather than download a newer one.
-ARG GO_VERSION=1.26.8
+# Match the toolchain line of go.mod (the patched Go; see `make vulncheck`):
+# the golang images set GOTOOLCHAIN=local, so an older Go would refuse to
+# build rather than download a newer one.
+ARG GO_VERSION=1.27.3
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src
@@ -21,11 +22,12 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG TARGETOS TARGETARCH
 ARG VERSION=dev
+ARG COMMIT=
 # CGO_ENABLED=0: modernc.org/sqlite is pure Go, so the binary needs no libc
 # and runs on an image without one.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/authserve ./cmd/authserve \
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/authserve ./cmd/authserve \
     && mkdir /out/data
 
 # distroless/static: CA certificates, tzdata and /etc/passwd, no shell.

@@ -3,8 +3,32 @@ GO ?= go
 BIN ?= bin/authserve
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDIS_URL ?= redis://127.0.0.1:6379/0
+MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench loadbench fuzz openapi tidy check ci
+# The patched toolchain (go.mod's toolchain line): Go 1.26.8's standard
+# library has vulnerabilities our code reaches; `make vulncheck` proves it.
+export GOTOOLCHAIN := go1.27.3
+
+# Stamped into the binary: `authserve version` prints them.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# Pinned tools, run through the module proxy (never @latest).
+STATICCHECK_VERSION := v0.8.2
+GOLANGCI_LINT_VERSION := v2.15.0
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+GOVULNCHECK := $(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+# The offline vulnerability database, built from the golang.org/x/vulndb
+# module at VULNDB_VERSION (the module proxy serves it).
+VULNDB_DIR ?= $(CURDIR)/bin/vulndb-$(VULNDB_VERSION)
+COVER_MIN ?= 80
+FUZZTIME ?= 30s
+
+.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi tidy vulncheck check ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -12,26 +36,30 @@ help: ## list the targets
 run: ## serve on :8080 with zero configuration (SQLite authserve.db)
 	$(GO) run ./cmd/authserve
 
-build: ## build a static binary into bin/
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/authserve
+build: ## build a static binary into bin/, stamped with VERSION and COMMIT
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/authserve
 
-test: ## run every test (PostgreSQL/Redis tests skip unless their URL is set)
+test: ## run every test (PostgreSQL/MariaDB/Redis tests skip unless their URL is set)
 	$(GO) test ./...
 
 test-race: ## run every test with the race detector
-	$(GO) test -race ./...
+	CGO_ENABLED=1 $(GO) test -race ./...
 
-test-postgres: ## run every test against the local PostgreSQL and Redis too
-	AUTH_TEST_POSTGRES_URL='$(PG_URL)' AUTH_TEST_REDIS_URL='$(REDIS_URL)' $(GO) test -race ./...
+test-postgres: ## run every test against the local PostgreSQL, MariaDB and Redis too
+	AUTH_TEST_POSTGRES_URL='$(PG_URL)' AUTH_TEST_REDIS_URL='$(REDIS_URL)' AUTH_TEST_MYSQL_URL='$(MYSQL_URL)' \
+	  CGO_ENABLED=1 $(GO) test -race ./...
 
-cover: ## coverage report of ./internal/...
-	$(GO) test -coverpkg=./internal/... -coverprofile=coverage.out ./...
-	$(GO) tool cover -func=coverage.out | tail -n 1
+cover: ## every test with -race and coverage of ./internal/...; fails under COVER_MIN %
+	CGO_ENABLED=1 $(GO) test -race -coverpkg=./internal/... -coverprofile=coverage.out ./...
+	@total=$$($(GO) tool cover -func=coverage.out | awk '/^total:/ { sub("%", "", $$3); print $$3 }'); \
+	  echo "coverage of ./internal/...: $${total}%"; \
+	  awk -v t="$$total" -v m=$(COVER_MIN) 'BEGIN { exit !(t >= m) }' || { echo "coverage $${total}% is under $(COVER_MIN)%" >&2; exit 1; }
 
-lint: ## gofmt, go vet and staticcheck
-	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+lint: ## gofmt, go vet, staticcheck and golangci-lint (depguard: the import direction)
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:" >&2; gofmt -l . >&2; exit 1; }
 	$(GO) vet ./...
-	staticcheck ./...
+	$(STATICCHECK) ./...
+	$(GOLANGCI_LINT) run ./...
 
 fmt: ## format the code
 	gofmt -w .
@@ -39,11 +67,14 @@ fmt: ## format the code
 bench: ## Go benchmarks with allocations
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+bench-once: ## every benchmark once, so that none can rot
+	$(GO) test -run '^$$' -bench . -benchtime=1x ./... >/dev/null
+
 loadbench: ## the README's load figures: bench/load.sh (fresh servers, authbench, medians)
 	bash bench/load.sh
 
-fuzz: ## run every fuzz target for 30 s
-	bash .ci/fuzz 30s
+fuzz: ## run every fuzz target for FUZZTIME (30s)
+	bash .ci/fuzz $(FUZZTIME)
 
 openapi: ## regenerate the OpenAPI golden file
 	$(GO) test ./internal/httpapi -run TestOpenAPIGolden -update
@@ -51,7 +82,17 @@ openapi: ## regenerate the OpenAPI golden file
 tidy: ## tidy go.mod
 	$(GO) mod tidy
 
-check: lint test-race ## what CI checks, quickly
+vulncheck: ## govulncheck against an offline database; fails on any vulnerability the code reaches
+	@if [ ! -f '$(VULNDB_DIR)/index/db.json' ]; then \
+	  src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	  test -n "$$src" || { echo "vulncheck: cannot download golang.org/x/vulndb@$(VULNDB_VERSION)" >&2; exit 1; }; \
+	  echo "vulncheck: building the database from $$src into $(VULNDB_DIR)"; \
+	  rm -rf '$(VULNDB_DIR)' && mkdir -p '$(VULNDB_DIR)' && \
+	  $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out '$(VULNDB_DIR)'; \
+	fi
+	$(GOVULNCHECK) -db 'file://$(VULNDB_DIR)' ./...
+
+check: lint vulncheck test-race ## what CI checks, quickly
 
 ci: ## the full CI script (starts services, race, coverage, fuzz, smoke)
 	bash .ci/run

@@ -159,14 +159,16 @@ build=$(grep -E 'go build' <<<"$df")
 for flag in 'CGO_ENABLED=0' '-trimpath' '-s -w' '-X main.version='; do
   [[ $build == *"$flag"* ]] && ok "go build uses $flag" || fail "go build lacks $flag"
 done
-check "cmd/authserve has the variable main.version that -X sets" grep -qE '^var version\b' "$root"/cmd/authserve/*.go
+check "cmd/authserve has the variable main.version that -X sets" grep -qE '^(var )?[[:space:]]*version[[:space:]]+='  "$root"/cmd/authserve/*.go
 gomod_go=$(awk '$1 == "go" { print $2 }' "$root/go.mod")
+gomod_toolchain=$(awk '$1 == "toolchain" { sub("^go", "", $2); print $2 }' "$root/go.mod")
 image_go=$(grep -oE '^ARG GO_VERSION=[0-9.]+' <<<"$df" | cut -d= -f2)
 if [ -n "$image_go" ] && [ "$(printf '%s\n%s\n' "$gomod_go" "$image_go" | sort -V | head -n 1)" == "$gomod_go" ]; then
   ok "builder Go $image_go >= go.mod's go $gomod_go"
 else
   fail "builder Go '$image_go' is older than go.mod's go $gomod_go (the golang image has GOTOOLCHAIN=local)"
 fi
+expect "builder Go = go.mod's toolchain (the patched one)" "$image_go" "$gomod_toolchain"
 user=$(grep -E '^USER ' <<<"$df" | tail -n 1 | awk '{ print $2 }')
 uid=${user%%:*}
 if [ -n "$uid" ] && [ "$uid" != root ] && [ "$uid" != 0 ]; then ok "runs as non-root user $user"; else fail "USER '$user' is root or missing"; fi

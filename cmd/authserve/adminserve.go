@@ -35,17 +35,7 @@ func (a *app) startAdmin(ctx context.Context) (shutdown func(context.Context), e
 		ClientIP: clientip.NewResolver(cfg.TrustedProxies).ClientIP,
 		Version:  version,
 	})
-	srv := &http.Server{
-		Handler:                      handler,
-		ReadHeaderTimeout:            cfg.HTTPReadHeaderTimeout,
-		ReadTimeout:                  cfg.HTTPReadTimeout,
-		WriteTimeout:                 cfg.HTTPWriteTimeout,
-		IdleTimeout:                  cfg.HTTPIdleTimeout,
-		MaxHeaderBytes:               maxHeaderBytes,
-		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-		BaseContext:                  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.newServer(ctx, handler)
 	ln, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
 		a.log.Error("admin listen failed", slog.String("addr", cfg.AdminAddr), slog.String("error", err.Error()))

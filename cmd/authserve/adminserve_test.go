@@ -12,8 +12,8 @@ import (
 // adminURL is the admin listener's address, from the start-up log.
 func adminURL(t *testing.T, s *server) string {
 	t.Helper()
-	s.Logs.waitFor(t, "the admin listener", func(l string) bool { return strings.Contains(l, "admin API listening") })
-	for _, l := range s.Logs.lines(t) {
+	s.Logs.WaitFor(t, "the admin listener", func(l string) bool { return strings.Contains(l, "admin API listening") })
+	for _, l := range s.Logs.Lines(t) {
 		if l["msg"] == "admin API listening" {
 			return "http://" + l["addr"].(string)
 		}

@@ -57,12 +57,8 @@ func loadConfig(getenv func(string) string, stdout io.Writer) (config.Config, *s
 // openStore opens the configured database and, when migrate is true,
 // applies pending migrations.
 func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.Store, error) {
-	db, err := cfg.Database()
-	if err != nil {
-		return nil, exitError{code: 1, msg: "AUTH_DATABASE_URL: " + err.Error()}
-	}
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
-		Driver: db.Driver, DSN: db.DSN.Reveal(),
+		URL:          cfg.DB,
 		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
 		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
 	})

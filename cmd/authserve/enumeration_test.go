@@ -174,11 +174,11 @@ func TestLoginRevealsNoAccount(t *testing.T) {
 	}
 	// The logs tell the two apart (for the operator), masking the email.
 	// All 11 failures are logged, but perhaps not yet written out.
-	s.Logs.waitFor(t, "11 failed logins", func(logs string) bool {
+	s.Logs.WaitFor(t, "11 failed logins", func(logs string) bool {
 		return strings.Count(logs, `"event":"user.login_failed"`) >= 2*threshold+5
 	})
 	reasons := map[string]int{}
-	for _, l := range s.Logs.lines(t) {
+	for _, l := range s.Logs.Lines(t) {
 		if l["event"] == "user.login_failed" {
 			reasons[fmt.Sprint(l["reason"])]++
 		}

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"bufio"
+	"github.com/authserve/authserve/internal/logtest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,69 +10,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test
-// to use at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor returns the logs once they satisfy ok, or fails the test after a
-// few seconds. A response can reach the client before its log lines do:
-// the access line is written after the response, and the sink writes
-// asynchronously, so checks of log content must wait for it.
-func (b *syncBuffer) waitFor(t testing.TB, what string, ok func(logs string) bool) string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		logs := b.String()
-		if ok(logs) {
-			return logs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("logs never showed %s:\n%s", what, logs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// lines decodes every JSON log line written so far.
-func (b *syncBuffer) lines(t testing.TB) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", sc.Text())
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // server is a running authserve started through run.
 type server struct {
 	URL  string
-	Logs *syncBuffer
+	Logs *logtest.Buffer
 	stop context.CancelFunc
 	done chan error
 }
@@ -101,7 +47,7 @@ func getenvOf(env map[string]string) func(string) string {
 func startServer(t testing.TB, env map[string]string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{Logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
+	s := &server{Logs: &logtest.Buffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() { s.done <- run(ctx, nil, getenvOf(env), strings.NewReader(""), s.Logs, io.Discard) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for s.URL == "" {
@@ -114,7 +60,7 @@ func startServer(t testing.TB, env map[string]string) *server {
 			t.Fatalf("run returned early: %v; logs:\n%s", err, s.Logs)
 		case <-time.After(10 * time.Millisecond):
 		}
-		for _, l := range s.Logs.lines(t) {
+		for _, l := range s.Logs.Lines(t) {
 			if l["msg"] == "authserve listening" {
 				s.URL = "http://" + l["addr"].(string)
 			}

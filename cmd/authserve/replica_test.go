@@ -253,7 +253,7 @@ func TestReplicasShareState(t *testing.T) {
 		if code := r.problem(t)["code"]; r.status != http.StatusUnauthorized || code != "refresh_token_reused" {
 			t.Fatalf("reuse on replica 0 of a token spent on replica 1 = %d %v, want 401 refresh_token_reused", r.status, code)
 		}
-		a.Logs.waitFor(t, "a token.reuse_detected event on replica 0", func(logs string) bool {
+		a.Logs.WaitFor(t, "a token.reuse_detected event on replica 0", func(logs string) bool {
 			return strings.Contains(logs, `"event":"token.reuse_detected"`)
 		})
 		r = refresh(b, third["refresh_token"])
@@ -341,7 +341,7 @@ func TestRedisDownFallsBack(t *testing.T) {
 		t.Errorf("authserve_ratelimit_fallback_total = %v, want > 0", n)
 	}
 	for _, want := range []string{"rate limiter falling back to in-process", "lockout falling back"} {
-		s.Logs.waitFor(t, want, func(logs string) bool { return strings.Contains(logs, want) })
+		s.Logs.WaitFor(t, want, func(logs string) bool { return strings.Contains(logs, want) })
 	}
 }
 

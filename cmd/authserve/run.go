@@ -11,8 +11,14 @@ import (
 	"github.com/authserve/authserve/internal/auth"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are set at build time with -ldflags
+// "-X main.version=v1.2.3 -X main.commit=0123abcd" (make build, the
+// Dockerfile). Without commit, the VCS revision Go stamps into a binary
+// built in a checkout is shown instead.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 const usage = `authserve: an authentication service (registration, login, JWT access tokens,
 rotating refresh tokens).
@@ -101,11 +107,24 @@ func usageError(format string, a ...any) error {
 
 func printVersion(w io.Writer) error {
 	fmt.Fprintf(w, "authserve %s\n", version)
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	bi, ok := debug.ReadBuildInfo()
+	rev := commit
+	if ok && rev == "" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				rev = s.Value
+			}
+		}
+	}
+	if rev == "" {
+		rev = "unknown"
+	}
+	fmt.Fprintf(w, "commit: %s\n", rev)
+	if ok {
 		fmt.Fprintf(w, "go: %s\n", bi.GoVersion)
 		for _, s := range bi.Settings {
 			switch s.Key {
-			case "vcs.revision", "vcs.time", "vcs.modified", "GOOS", "GOARCH", "CGO_ENABLED":
+			case "vcs.time", "vcs.modified", "GOOS", "GOARCH", "CGO_ENABLED":
 				fmt.Fprintf(w, "%s: %s\n", s.Key, s.Value)
 			}
 		}

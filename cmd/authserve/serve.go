@@ -14,7 +14,6 @@ import (
 
 	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/clientip"
-	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/httpapi"
 	"github.com/authserve/authserve/internal/ratelimit"
 )
@@ -33,9 +32,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	}
 	defer sink.Close()
-	if err := checkProductionKeys(cfg); err != nil {
-		return err
-	}
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(procsBesideHashing(defaultProcs, cfg.HashConcurrency))
 	}
@@ -55,41 +51,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if mem != nil {
 		defer mem.Close()
 	}
-	handler := httpapi.NewHandler(httpapi.Options{
-		Service:      a.service,
-		Logger:       logger,
-		JWKS:         a.keys.JWKS,
-		Ready:        a.store.Ready,
-		Metrics:      a.metrics.Handler(),
-		Observe:      a.metrics.ObserveRequest,
-		Limiter:      limiter,
-		ClientIP:     clientip.NewResolver(cfg.TrustedProxies).ClientIP,
-		CORSOrigins:  cfg.CORSAllowedOrigins,
-		Version:      version,
-		MaxBodyBytes: 64 << 10,
-	})
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTPReadTimeout,
-		WriteTimeout:      cfg.HTTPWriteTimeout,
-		IdleTimeout:       cfg.HTTPIdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		// "OPTIONS *" would otherwise be answered by net/http itself,
-		// without our headers, request id or problem JSON.
-		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:                  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.newServer(ctx, a.newHandler(limiter))
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		logger.Error("listen failed", slog.String("addr", cfg.Addr), slog.String("error", err.Error()))
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	db, _ := cfg.Database()
 	logger.Info("authserve listening",
 		slog.String("addr", ln.Addr().String()), slog.String("version", version),
-		slog.String("database", db.Driver), slog.String("signing_alg", a.keys.Algorithm()),
+		slog.String("database", cfg.DB.Driver()), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
 	stopAdmin, err := a.startAdmin(ctx)
@@ -110,22 +80,65 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	a.shutdown(srv, errc, stopAdmin)
+	return nil
+}
+
+// newHandler builds the HTTP API on the app's service.
+func (a *app) newHandler(limiter ratelimit.Limiter) http.Handler {
+	return httpapi.NewHandler(httpapi.Options{
+		Service:      a.service,
+		Logger:       a.log,
+		JWKS:         a.keys.JWKS,
+		Ready:        a.store.Ready,
+		Metrics:      a.metrics.Handler(),
+		Observe:      a.metrics.ObserveRequest,
+		Limiter:      limiter,
+		ClientIP:     clientip.NewResolver(a.cfg.TrustedProxies).ClientIP,
+		CORSOrigins:  a.cfg.CORSAllowedOrigins,
+		Version:      version,
+		MaxBodyBytes: 64 << 10,
+	})
+}
+
+// newServer wraps handler in an http.Server with the configured timeouts;
+// its requests' contexts outlive ctx, so that shutdown drains them.
+func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server {
+	cfg := a.cfg
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		// "OPTIONS *" would otherwise be answered by net/http itself,
+		// without our headers, request id or problem JSON.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:                  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}
+
+// shutdown drains srv, and the admin listener through stopAdmin, within
+// AUTH_SHUTDOWN_TIMEOUT, then closes what is left, and waits for Serve
+// (whose result errc carries) to return.
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopAdmin func(context.Context)) {
+	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	// Both listeners drain together, within the one timeout.
 	adminDone := make(chan struct{})
 	go func() { stopAdmin(sctx); close(adminDone) }()
 	if err := srv.Shutdown(sctx); err != nil {
-		logger.Warn("shutdown did not finish in time; closing remaining connections", slog.String("error", err.Error()))
+		a.log.Warn("shutdown did not finish in time; closing remaining connections", slog.String("error", err.Error()))
 		srv.Close()
 	}
 	<-adminDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("server stopped with an error", slog.String("error", err.Error()))
+		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
-	logger.Info("stopped")
-	return nil
+	a.log.Info("stopped")
 }
 
 // defaultProcs is the runtime's own GOMAXPROCS (the CPUs, or the
@@ -141,16 +154,6 @@ var defaultProcs = runtime.GOMAXPROCS(0)
 // the hashes still get all the CPU that nothing else wants.
 func procsBesideHashing(procs, hashSlots int) int {
 	return procs + max(hashSlots, 0)
-}
-
-// checkProductionKeys refuses development defaults in production. Config
-// validation checks this too; keeping it here makes the rule visible where
-// keys are chosen.
-func checkProductionKeys(cfg config.Config) error {
-	if cfg.IsProduction() && cfg.JWTSecret == "" && cfg.JWTPrivateKeyFile == "" {
-		return exitError{code: 1, msg: "AUTH_JWT_SECRET: production needs AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE"}
-	}
-	return nil
 }
 
 // newLimiter builds the per-client rate limiter: in process, or in Redis

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
-	"github.com/authserve/authserve/internal/lockout"
 	"github.com/authserve/authserve/internal/sqlstore"
 	"github.com/authserve/authserve/internal/token"
 )
@@ -109,7 +108,7 @@ func newFixture(t *testing.T, mutate func(*auth.Config)) *fixture {
 	}
 	c := &clock{t: time.Now().UTC()}
 	svc := auth.NewService(cfg, auth.Deps{
-		Store: st, Hasher: h, Tokens: tm, Lockout: lockout.NewMemory(),
+		Store: st, Hasher: h, Tokens: tm, Lockout: st,
 		Logger: slog.New(slog.DiscardHandler), Observer: obs, Now: c.Now,
 	})
 	return &fixture{svc: svc, store: st, clock: c, obs: obs}

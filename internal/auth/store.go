@@ -31,8 +31,9 @@ type Store interface {
 	// trip: ErrUserNotFound when the user is gone, ErrSessionRevoked when
 	// the session is missing, revoked or past its deadline at now.
 	UserForSession(ctx context.Context, userID int64, sessionID string, now time.Time) (User, error)
-	// Rotate spends a refresh token and issues its successor atomically;
-	// see Rotation for the rules.
+	// Rotate spends a refresh token and issues its successor atomically:
+	// it reads the token, its session and user, asks PlanRotation what to
+	// do and does it, all in one transaction.
 	Rotate(ctx context.Context, r Rotation) (Rotated, error)
 	// RevokeSessionByToken revokes the session of the refresh token with
 	// this hash; ErrNotFound when no token has it.
@@ -51,7 +52,8 @@ type Store interface {
 }
 
 // Rotation asks Store.Rotate to spend the token whose hash is PresentedHash
-// and issue Next in its place, in one transaction:
+// and issue Next in its place, in one transaction. The rules, which
+// PlanRotation decides (but for the first, the store's own lookup):
 //
 //   - no token with that hash: ErrInvalidToken;
 //   - already spent more than Grace ago (or at all when Grace is 0): the
@@ -82,30 +84,6 @@ type Rotated struct {
 	User    User
 	Session Session
 	Token   RefreshToken
-}
-
-// Lockout counts login attempts per key (an email, or an email and client
-// address) atomically, so that parallel guesses cannot exceed the limit.
-// A key's state expires lockFor after its last change.
-type Lockout interface {
-	// Reserve counts one attempt in progress against key. It returns a
-	// positive retry-after, counting nothing, when key is locked or when
-	// limit attempts are already counted.
-	Reserve(ctx context.Context, key string, limit int, lockFor time.Duration, now time.Time) (time.Duration, error)
-	// Fail turns a reserved attempt into a failure; when the count reaches
-	// limit the key is locked for lockFor and locked reports true (once).
-	Fail(ctx context.Context, key string, limit int, lockFor time.Duration, now time.Time) (locked bool, err error)
-	// Succeed ends a reserved attempt that succeeded: reset clears the key,
-	// otherwise only the reservation is released.
-	Succeed(ctx context.Context, key string, reset bool) error
-	// Clear forgets the key exact and every key that begins with prefix
-	// (either may be empty), locked or not: an administrator unlocking an
-	// email clears all of its keys, whatever client addresses they name.
-	// A prefix ends with "|" (the domain's "pair:EMAIL|" groups).
-	Clear(ctx context.Context, exact, prefix string) error
-	// Locked reports whether the key exact, or a key that begins with
-	// prefix, is locked at now.
-	Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error)
 }
 
 // Observer receives the domain's measurements; metrics adapters implement

@@ -63,6 +63,9 @@ type Config struct {
 	// DatabaseURL is sqlite:PATH, sqlite::memory:, postgres://…,
 	// postgresql://… or mysql://…; see Database.
 	DatabaseURL SecretURL `env:"AUTH_DATABASE_URL" envDefault:"sqlite:authserve.db"`
+	// DB is DatabaseURL parsed, once, by Load: what the store opens, the
+	// development key path and the start-up log line all read.
+	DB Database
 	// AutoMigrate applies pending migrations at start-up.
 	AutoMigrate bool `env:"AUTH_AUTO_MIGRATE" envDefault:"true"`
 	// DBTimeout is the upper bound on any one database operation.
@@ -135,7 +138,8 @@ type Config struct {
 	// LockoutDuration is how long a lock lasts.
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"15m"`
 	// RedisURL (redis:// or rediss://) holds rate-limit and lockout state
-	// shared by all replicas; empty keeps that state in process.
+	// shared by all replicas; empty keeps rate limits in process and
+	// lockout counters in the database.
 	RedisURL SecretURL `env:"AUTH_REDIS_URL"`
 
 	// LogLevel is the lowest level logged.
@@ -163,20 +167,14 @@ const (
 // IsProduction reports whether AUTH_ENV is production.
 func (c Config) IsProduction() bool { return c.Env == Production }
 
-// Database parses DatabaseURL. After a successful Load it cannot fail.
-func (c Config) Database() (Database, error) {
-	return ParseDatabaseURL(c.DatabaseURL.Reveal())
-}
-
 // DevKeyPath is where the development signing secret is kept when neither
 // AUTH_JWT_SECRET nor AUTH_JWT_PRIVATE_KEY_FILE is set: beside the SQLite
 // file (authserve.db → authserve.db.key), so that a database and the key
 // that signed its sessions travel together; authserve.key in the working
 // directory for an in-memory or server database.
 func (c Config) DevKeyPath() string {
-	db, err := c.Database()
-	if err == nil && db.Driver == DriverSQLite && !db.InMemory() {
-		return db.Path + ".key"
+	if c.DB.File() {
+		return c.DB.Path() + ".key"
 	}
 	return "authserve.key"
 }

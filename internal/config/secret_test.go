@@ -50,10 +50,11 @@ func TestSecretsNeverPrint(t *testing.T) {
 	c.JWTSecret = hiddenSecret
 	c.DatabaseURL = "postgres://auth:" + hiddenPass + "@db:5432/auth?sslmode=require"
 	c.RedisURL = "rediss://:" + hiddenPass + "@cache:6380/0"
-	db, err := c.Database()
+	db, err := ParseDatabaseURL(c.DatabaseURL.Reveal())
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.DB = db
 	values := []struct {
 		name string
 		v    any

@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/dburl"
+	"github.com/authserve/authserve/internal/token"
 )
 
 // parsers replace caarlos0/env's defaults so that messages say what is
@@ -183,7 +187,7 @@ func validate(c *Config, ps *problems) {
 		{"AUTH_BREAKER_MAX_FAILURES", c.BreakerMaxFailures, 1, -1, ""},
 		{"AUTH_BCRYPT_COST", c.BcryptCost, 4, 31, ""},
 		{"AUTH_HASH_CONCURRENCY", c.HashConcurrency, 1, -1, ""},
-		{"AUTH_PASSWORD_MIN_LENGTH", c.PasswordMinLength, 1, 72, "72 bytes is bcrypt's limit"},
+		{"AUTH_PASSWORD_MIN_LENGTH", c.PasswordMinLength, 1, auth.MaxPasswordBytes, fmt.Sprintf("%d bytes is bcrypt's limit", auth.MaxPasswordBytes)},
 		{"AUTH_PASSWORD_MIN_CLASSES", c.PasswordMinClasses, 0, 4, ""},
 		{"AUTH_RATE_LIMIT_PER_MINUTE", c.RateLimitPerMinute, 0, -1, "0 = off"},
 		{"AUTH_LOCKOUT_THRESHOLD", c.LockoutThreshold, 0, -1, "0 = off"},
@@ -196,15 +200,17 @@ func validate(c *Config, ps *problems) {
 		ps.check(r.key, checkRange(r.n, r.min, r.max, r.meaning))
 	}
 
-	if _, err := ParseDatabaseURL(c.DatabaseURL.Reveal()); err != nil {
+	db, err := dburl.Parse(c.DatabaseURL.Reveal())
+	if err != nil {
 		ps.add("AUTH_DATABASE_URL", err)
 	}
+	c.DB = db
 	if c.RedisURL != "" {
 		ps.check("AUTH_REDIS_URL", checkRedisURL(c.RedisURL.Reveal()))
 	}
 
-	if n := len(c.JWTSecret); n > 0 && n < 32 {
-		ps.add("AUTH_JWT_SECRET", fmt.Errorf("must be at least 32 bytes (got %d)", n))
+	if n := len(c.JWTSecret); n > 0 && n < token.MinSecretLength {
+		ps.add("AUTH_JWT_SECRET", fmt.Errorf("must be at least %d bytes (got %d)", token.MinSecretLength, n))
 	}
 	if c.JWTSecret != "" && c.JWTPrivateKeyFile != "" {
 		ps.add("AUTH_JWT_SECRET", errors.New("set together with AUTH_JWT_PRIVATE_KEY_FILE: choose one (HS256 secret or private key)"))
@@ -272,7 +278,7 @@ func sameListener(a, b string) bool {
 func checkRedisURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("not a valid URL: %v", urlErrorCause(err))
+		return fmt.Errorf("not a valid URL: %v", dburl.URLErrorCause(err))
 	}
 	if s := strings.ToLower(u.Scheme); (s != "redis" && s != "rediss") || u.Opaque != "" {
 		return errors.New("want redis://host:port/db or rediss://… (TLS)")

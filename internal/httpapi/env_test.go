@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/authserve/authserve/internal/logtest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,41 +29,6 @@ var testSecret = []byte("httpapi-test-secret-0123456789abcdef")
 // testPassword satisfies the default password policy.
 const testPassword = "Correct-Horse-42"
 
-// syncBuffer is a log sink safe for the server's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines decodes every JSON log line written so far.
-func (b *syncBuffer) lines(t testing.TB) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // env is a server through NewHandler on a fresh SQLite database.
 type env struct {
 	t       testing.TB
@@ -70,7 +37,7 @@ type env struct {
 	svc     *auth.Service
 	store   *sqlstore.Store
 	tokens  *token.Manager
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 	// now is the domain's clock; tests move it to expire tokens.
 	clock *testClock
 }
@@ -123,7 +90,7 @@ func newEnv(t testing.TB, configure ...func(*envConfig)) *env {
 	if err != nil {
 		t.Fatalf("NewManager: %v", err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	h, err := logging.NewHandler(logs, slog.LevelDebug, "json")
 	if err != nil {
 		t.Fatalf("logging.NewHandler: %v", err)

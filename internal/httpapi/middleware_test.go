@@ -283,7 +283,7 @@ func TestPanicRecovery(t *testing.T) {
 			}
 			id := r.header.Get("X-Request-ID")
 			var sawError, sawAccess bool
-			for _, l := range e.logs.lines(t) {
+			for _, l := range e.logs.Lines(t) {
 				if l["request_id"] != id {
 					continue
 				}
@@ -407,7 +407,7 @@ func TestInfrastructureFailures(t *testing.T) {
 			}
 			id := "infra-" + strings.ReplaceAll(tc.name, " ", "-")
 			errorLines := 0
-			for _, l := range e.logs.lines(t) {
+			for _, l := range e.logs.Lines(t) {
 				if l["msg"] != "internal error" || l["request_id"] != id {
 					continue
 				}
@@ -543,7 +543,7 @@ func TestAccessLog(t *testing.T) {
 	e.do("POST", "/api/auth/refresh", map[string]any{"refresh_token": refresh}, "X-Request-ID", "refresh-request")
 	e.do("GET", "/nope", nil, "X-Request-ID", "not-found")
 
-	lines := e.logs.lines(t)
+	lines := e.logs.Lines(t)
 	byID := map[string][]map[string]any{}
 	for _, l := range lines {
 		if l["msg"] == "request" {

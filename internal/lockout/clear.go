@@ -12,47 +12,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/fallback"
 )
 
 // The administrator's side of the lockout: Clear (unlock) and Locked, on
 // a key and on the keys with a prefix (an email's per-address keys are
 // "pair:<email>|<address>", their prefix "pair:<email>|").
-
-// matches reports whether k is exact or begins with prefix.
-func matches(k, exact, prefix string) bool {
-	return (exact != "" && k == exact) || (prefix != "" && strings.HasPrefix(k, prefix))
-}
-
-// Clear implements auth.Lockout.
-func (m *Memory) Clear(_ context.Context, exact, prefix string) error {
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		for k := range sh.keys {
-			if matches(k, exact, prefix) {
-				delete(sh.keys, k)
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return nil
-}
-
-// Locked implements auth.Lockout.
-func (m *Memory) Locked(_ context.Context, exact, prefix string, now time.Time) (bool, error) {
-	for i := range m.shards {
-		sh := &m.shards[i]
-		sh.mu.Lock()
-		for k, st := range sh.keys {
-			if matches(k, exact, prefix) && st.live(now) && !st.lockedUntil.IsZero() {
-				sh.mu.Unlock()
-				return true, nil
-			}
-		}
-		sh.mu.Unlock()
-	}
-	return false, nil
-}
 
 // group is the part of a key up to and including its last '|' (the
 // domain's "pair:EMAIL|ADDRESS" keys group by email, and an email may
@@ -162,25 +127,22 @@ func redisInt(v any) int64 {
 // Clear implements auth.Lockout: both sides, since either may hold locks
 // (the fallback's from an outage of the primary). A primary that fails
 // is an error: its locks would outlive the unlock.
-func (f *fallback) Clear(ctx context.Context, exact, prefix string) error {
+func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error {
 	if err := f.fallback.Clear(ctx, exact, prefix); err != nil {
 		return err
 	}
 	return f.primary.Clear(ctx, exact, prefix)
 }
 
-// Locked implements auth.Lockout: locked on either side.
-func (f *fallback) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
+// Locked implements auth.Lockout: locked on either side. A primary that
+// fails is switched away from, as by the other calls, and its locks are
+// not seen meanwhile.
+func (f *fallbackLockout) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	locked, err := f.fallback.Locked(ctx, exact, prefix, now)
 	if err != nil || locked {
 		return locked, err
 	}
-	if !f.shouldTryPrimary() {
-		return false, nil
-	}
-	locked, err = f.primary.Locked(ctx, exact, prefix, now)
-	if !f.primaryOK(ctx, err) {
-		return false, nil
-	}
-	return locked, nil
+	return fallback.Do(ctx, f.sw,
+		func() (bool, error) { return f.primary.Locked(ctx, exact, prefix, now) },
+		func() (bool, error) { return false, nil })
 }

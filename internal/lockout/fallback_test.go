@@ -1,50 +1,21 @@
 package lockout
 
 import (
-	"bytes"
+	"github.com/authserve/authserve/internal/logtest"
+
 	"context"
 	"errors"
-	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/authserve/authserve/internal/auth"
-	"github.com/authserve/authserve/internal/lockout/lockouttest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/fallback"
+	"github.com/authserve/authserve/internal/lockouttest"
 )
-
-func sortedStrings(in []string) []string {
-	out := slices.Clone(in)
-	slices.Sort(out)
-	return out
-}
-
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(msg string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), msg)
-}
-
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewTextHandler(b, nil)), b
-}
 
 // switchable is a primary whose failure a test turns on and off.
 type switchable struct {
@@ -80,19 +51,26 @@ func (s *switchable) Succeed(ctx context.Context, key string, reset bool) error 
 }
 
 const (
-	downMsg = "lockout falling back to in-process"
+	downMsg = "lockout falling back to the database"
 	upMsg   = "lockout recovered"
 )
 
+// testLockout is a Redis lockout with keys of its own: the fallback's
+// other side in these tests (the database's counters in production).
+func testLockout(t *testing.T, c *redis.Client) auth.Lockout {
+	return NewRedis(c, testPrefix(t, c))
+}
+
 func TestFallbackConformance(t *testing.T) {
+	c := testRedis(t)
 	t.Run("primary up", func(t *testing.T) {
-		lockouttest.Run(t, func(t *testing.T) auth.Lockout { return NewFallback(NewMemory(), NewMemory(), nil) })
+		lockouttest.Run(t, func(t *testing.T) auth.Lockout { return NewFallback(testLockout(t, c), testLockout(t, c), nil) })
 	})
 	t.Run("primary down", func(t *testing.T) {
 		lockouttest.Run(t, func(t *testing.T) auth.Lockout {
-			primary := &switchable{inner: NewMemory()}
+			primary := &switchable{inner: testLockout(t, c)}
 			primary.fail.Store(true)
-			return NewFallback(primary, NewMemory(), nil)
+			return NewFallback(primary, testLockout(t, c), nil)
 		})
 	})
 }
@@ -100,8 +78,8 @@ func TestFallbackConformance(t *testing.T) {
 func TestFallbackClosedPort(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
-	logger, logs := newLogger()
-	l := NewFallback(NewRedis(c, "closed:"), NewMemory(), logger)
+	logger, logs := logtest.NewLogger()
+	l := NewFallback(NewRedis(c, "closed:"), testLockout(t, testRedis(t)), logger)
 	now := time.Now()
 
 	start := time.Now()
@@ -125,25 +103,25 @@ func TestFallbackClosedPort(t *testing.T) {
 	if got := granted.Load(); got != 5 {
 		t.Errorf("parallel Reserve(limit 5) during outage granted %d, want 5", got)
 	}
-	if got := logs.count(downMsg); got != 1 {
+	if got := logs.Count(downMsg); got != 1 {
 		t.Errorf("%q logged %d times, want 1", downMsg, got)
 	}
 }
 
 func TestFallbackOutageAndRecovery(t *testing.T) {
 	ctx := context.Background()
-	primary := &switchable{inner: NewMemory()}
-	local := NewMemory()
-	logger, logs := newLogger()
-	l := NewFallback(primary, local, logger).(*fallback)
-	clock := time.Unix(1_700_000_000, 0)
-	l.now = func() time.Time { return clock }
+	c := testRedis(t)
+	primary := &switchable{inner: testLockout(t, c)}
+	local := testLockout(t, c)
+	logger, logs := logtest.NewLogger()
+	clock := time.Now().Truncate(time.Second)
+	l := newFallback(primary, local, fallback.Options{Name: "lockout", To: "the database", Logger: logger, Now: func() time.Time { return clock }})
 	const key = "a@example.com|198.51.100.7"
 
 	type want struct{ primaryCalls, down, up int }
 	check := func(step string, w want) {
 		t.Helper()
-		got := want{int(primary.calls.Load()), logs.count(downMsg), logs.count(upMsg)}
+		got := want{int(primary.calls.Load()), logs.Count(downMsg), logs.Count(upMsg)}
 		if got != w {
 			t.Errorf("%s: (primary calls, down logs, up logs) = %+v, want %+v", step, got, w)
 		}
@@ -187,19 +165,20 @@ func TestFallbackOutageAndRecovery(t *testing.T) {
 }
 
 func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
-	primary := &switchable{inner: NewMemory()}
+	c := testRedis(t)
+	primary := &switchable{inner: testLockout(t, c)}
 	primary.fail.Store(true)
-	logger, logs := newLogger()
-	l := NewFallback(primary, NewMemory(), logger)
+	logger, logs := logtest.NewLogger()
+	l := NewFallback(primary, testLockout(t, c), logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if got, err := l.Reserve(ctx, "k", 5, time.Minute, time.Now()); err != nil || got != 0 {
-		t.Errorf("Reserve(cancelled ctx) = %v, %v; want 0 from fallback", got, err)
-	}
-	if got := logs.count(downMsg); got != 0 {
+	// The fallback (Redis here) sees the cancelled context too: what it
+	// answers does not matter, only that the primary is not taken down.
+	_, _ = l.Reserve(ctx, "k", 5, time.Minute, time.Now())
+	if got := logs.Count(downMsg); got != 0 {
 		t.Errorf("%q logged %d times after a cancelled call, want 0", downMsg, got)
 	}
-	if l.(*fallback).down.Load() {
+	if l.(*fallbackLockout).sw.Down() {
 		t.Errorf("primary marked down after the caller cancelled, want up")
 	}
 }

@@ -1,6 +1,7 @@
 // Package lockout implements auth.Lockout, the per-key counter of login
-// attempts that locks a key after too many failures: in process, in Redis
-// shared by every replica, or in Redis with an in-process fallback for
+// attempts that locks a key after too many failures, in Redis shared by
+// every replica, and the fallback from Redis to another auth.Lockout (the
+// database's counters, which cmd/authserve uses without Redis too) for
 // when Redis is down.
 //
 // A key's state is a count of failures, a count of attempts in progress
@@ -18,14 +19,12 @@ import (
 )
 
 // busyRetry is the retry hint when a key is not locked but its remaining
-// attempts are all in progress: they end within a password check, so a
-// short wait tells whether they locked the key or freed it.
-const busyRetry = time.Second
+// attempts are all in progress (auth.LockoutBusyRetry).
+const busyRetry = auth.LockoutBusyRetry
 
 var (
-	_ auth.Lockout = (*Memory)(nil)
 	_ auth.Lockout = (*Redis)(nil)
-	_ auth.Lockout = (*fallback)(nil)
+	_ auth.Lockout = (*fallbackLockout)(nil)
 )
 
 // disabled reports whether limit and lockFor turn the lockout off: with no

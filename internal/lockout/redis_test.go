@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
-	"github.com/authserve/authserve/internal/lockout/lockouttest"
+	"github.com/authserve/authserve/internal/lockouttest"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -26,6 +26,11 @@ const (
 // passwordValuer hides a password behind LogValue, resolving to a group.
 type passwordValuer struct{}
 
+// testSecret is a value that hides itself in logs, as config.SecretURL does.
+type testSecret string
+
+func (testSecret) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
 func (passwordValuer) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("user", "alice"), slog.String("password", pass))
 }
@@ -97,8 +102,8 @@ func TestRedaction(t *testing.T) {
 				l.With(slog.String("secret", pass)).Log(context.Background(), lv, "m")
 			},
 			[]string{pass}, []string{Redacted}},
-		{"Secret type under an innocent key",
-			func(l *slog.Logger, lv slog.Level) { l.Log(context.Background(), lv, "m", "value", Secret(pass)) },
+		{"secret type under an innocent key",
+			func(l *slog.Logger, lv slog.Level) { l.Log(context.Background(), lv, "m", "value", testSecret(pass)) },
 			[]string{pass}, []string{Redacted}},
 		{"LogValuer resolving to a group",
 			func(l *slog.Logger, lv slog.Level) { l.Log(context.Background(), lv, "m", "login", passwordValuer{}) },

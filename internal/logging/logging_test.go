@@ -1,8 +1,9 @@
 package logging
 
 import (
+	"github.com/authserve/authserve/internal/logtest"
+
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,24 +15,6 @@ import (
 	"testing"
 	"time"
 )
-
-// syncBuffer is a bytes.Buffer safe for the drain goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // stuckWriter blocks every Write until release is closed: a terminal
 // nobody reads, a full pipe, a hung network mount.
@@ -82,7 +65,7 @@ func TestNewFormatsAndLevels(t *testing.T) {
 		{"json", slog.LevelError, 1, true},
 	}
 	for _, tt := range tests {
-		out := &syncBuffer{}
+		out := &logtest.Buffer{}
 		l, sink, err := New(Options{Level: tt.level, Format: tt.format, Stdout: out})
 		if err != nil {
 			t.Fatalf("New(%q) error = %v", tt.format, err)
@@ -149,7 +132,7 @@ func TestStuckSinkNeverBlocks(t *testing.T) {
 }
 
 func TestCloseFlushesEverything(t *testing.T) {
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	l, sink, err := New(Options{Stdout: out})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +193,7 @@ func TestCloseFlushesEverything(t *testing.T) {
 func TestLogFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "dir", "authserve.log")
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	l, sink, err := New(Options{Stdout: out, File: path, MaxSizeMB: 1, MaxBackups: 2, MaxAgeDays: 1})
 	if err != nil {
 		t.Fatalf("New(File) error = %v", err)
@@ -248,7 +231,7 @@ func TestLogFileUnwritable(t *testing.T) {
 	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := New(Options{Stdout: &syncBuffer{}, File: filepath.Join(blocker, "authserve.log")})
+	_, _, err := New(Options{Stdout: &logtest.Buffer{}, File: filepath.Join(blocker, "authserve.log")})
 	if err == nil || !strings.HasPrefix(err.Error(), "log file: ") {
 		t.Errorf("New(unwritable File) error = %v, want a log file error", err)
 	}

@@ -6,24 +6,44 @@ package mysqltest
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/authserve/authserve/internal/dbtest"
 )
 
 // EnvURL names the environment variable holding the test server's URL, a
 // mysql://user:password@host:port/database URL (the database is only
 // where the test databases are created from).
 const EnvURL = "AUTH_TEST_MYSQL_URL"
+
+var server = dbtest.Server{
+	Tool:   "mysqltest",
+	EnvURL: EnvURL,
+	Engine: "MySQL",
+	Name:   func(string) string { return databaseName() },
+	Create: func(ctx context.Context, base, name string) error {
+		return exec(ctx, base, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+	},
+	Drop: func(ctx context.Context, base, name string) error {
+		return exec(ctx, base, "DROP DATABASE IF EXISTS `"+name+"`")
+	},
+	DSN: func(base, name string) (string, error) {
+		u, err := parse(base)
+		if err != nil {
+			return "", err
+		}
+		u.Path = "/" + name
+		u.RawPath = ""
+		return u.String(), nil
+	},
+}
 
 // DSN skips the test when AUTH_TEST_MYSQL_URL is unset. Otherwise it
 // creates a uniquely named database and returns the URL with that
@@ -33,46 +53,31 @@ const EnvURL = "AUTH_TEST_MYSQL_URL"
 // expects these tests to run.
 func DSN(t testing.TB) string {
 	t.Helper()
-	SkipIfUnset(t)
-	u, err := url.Parse(os.Getenv(EnvURL))
-	if err != nil || u.Scheme != "mysql" {
-		// Not err itself: it quotes the URL, password included.
-		t.Fatalf("mysqltest: %s is not a mysql:// URL", EnvURL)
-	}
-	admin, err := adminDSN(u)
-	if err != nil {
-		t.Fatalf("mysqltest: %s: %v", EnvURL, err)
-	}
-	name := databaseName()
-	if err := exec(admin, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatalf("mysqltest: create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := exec(admin, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
-			t.Errorf("mysqltest: drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	u.RawPath = ""
-	return u.String()
+	return server.Provision(t)
 }
 
 // SkipIfUnset skips the test when AUTH_TEST_MYSQL_URL is unset: call it at
 // the top of a group of MySQL subtests to skip them once, not one by one.
 func SkipIfUnset(t testing.TB) {
 	t.Helper()
-	if os.Getenv(EnvURL) == "" {
-		t.Skip(EnvURL + " not set: skipping MySQL tests")
+	server.SkipIfUnset(t)
+}
+
+// parse checks that raw is a mysql:// URL, without quoting it in errors.
+func parse(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "mysql" {
+		// Not err itself: it quotes the URL, password included.
+		return nil, errors.New("not a mysql:// URL")
 	}
+	return u, nil
 }
 
 // databaseName is "authserve_t_" and 16 random hex digits, well within
 // MySQL's 64-character limit, and lower case, which servers that fold
 // database names (lower_case_table_names) leave alone.
 func databaseName() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return "authserve_t_" + hex.EncodeToString(b[:])
+	return "authserve_t_" + dbtest.RandomHex()
 }
 
 // adminDSN is the driver DSN of the server in u, with no database
@@ -112,10 +117,17 @@ func adminDSN(u *url.URL) (string, error) {
 	return cfg.FormatDSN(), nil
 }
 
-// exec runs one statement on a connection of its own.
-func exec(dsn, stmt string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// exec runs one statement on a connection of its own to the server of
+// base, with no database selected.
+func exec(ctx context.Context, base, stmt string) error {
+	u, err := parse(base)
+	if err != nil {
+		return err
+	}
+	dsn, err := adminDSN(u)
+	if err != nil {
+		return err
+	}
 	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		return err

@@ -6,21 +6,37 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/authserve/authserve/internal/dbtest"
 )
 
 // EnvURL names the environment variable holding the test server's URL.
 const EnvURL = "AUTH_TEST_POSTGRES_URL"
+
+var server = dbtest.Server{
+	Tool:   "pgtest",
+	EnvURL: EnvURL,
+	Engine: "PostgreSQL",
+	Name:   schemaName,
+	Create: func(ctx context.Context, base, schema string) error {
+		return run(ctx, base, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	},
+	Drop: func(ctx context.Context, base, schema string) error {
+		// A connection the test leaked inside a transaction would make
+		// DROP wait forever; fail instead.
+		return run(ctx, base, "SET lock_timeout = '10s'",
+			"DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	},
+	DSN: withSearchPath,
+}
 
 // DSN skips the test when AUTH_TEST_POSTGRES_URL is unset. Otherwise it
 // creates a uniquely named schema and returns a DSN whose search_path is
@@ -30,27 +46,7 @@ const EnvURL = "AUTH_TEST_POSTGRES_URL"
 // the variable expects these tests to run.
 func DSN(t testing.TB) string {
 	t.Helper()
-	SkipIfUnset(t)
-	base := os.Getenv(EnvURL)
-	schema := schemaName(t.Name())
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("pgtest: connect to %s: %v", EnvURL, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("pgtest: create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() { dropSchema(t, base, schema) })
-
-	dsn, err := withSearchPath(base, schema)
-	if err != nil {
-		t.Fatalf("pgtest: %s: %v", EnvURL, err)
-	}
-	return dsn
+	return server.Provision(t)
 }
 
 // SkipIfUnset skips the test when AUTH_TEST_POSTGRES_URL is unset: call it
@@ -58,29 +54,22 @@ func DSN(t testing.TB) string {
 // by one.
 func SkipIfUnset(t testing.TB) {
 	t.Helper()
-	if os.Getenv(EnvURL) == "" {
-		t.Skip(EnvURL + " not set: skipping PostgreSQL tests")
-	}
+	server.SkipIfUnset(t)
 }
 
-func dropSchema(t testing.TB, base, schema string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// run executes stmts on a connection of its own.
+func run(ctx context.Context, base string, stmts ...string) error {
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Errorf("pgtest: drop schema %s: %v", schema, err)
-		return
+		return fmt.Errorf("connect to %s: %w", EnvURL, err)
 	}
 	defer conn.Close(ctx)
-	// A connection the test leaked inside a transaction would make DROP
-	// wait forever; fail instead.
-	if _, err := conn.Exec(ctx, "SET lock_timeout = '10s'"); err != nil {
-		t.Errorf("pgtest: drop schema %s: %v", schema, err)
-		return
+	for _, stmt := range stmts {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return err
+		}
 	}
-	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-		t.Errorf("pgtest: drop schema %s: %v", schema, err)
-	}
+	return nil
 }
 
 var notIdent = regexp.MustCompile(`[^a-z0-9]+`)
@@ -93,9 +82,7 @@ func schemaName(testName string) string {
 	if len(readable) > 40 {
 		readable = readable[len(readable)-40:]
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return "t_" + readable + "_" + hex.EncodeToString(b[:])
+	return "t_" + readable + "_" + dbtest.RandomHex()
 }
 
 // withSearchPath sets search_path in a URL or keyword/value DSN; pgx passes

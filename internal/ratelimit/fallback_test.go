@@ -1,41 +1,19 @@
 package ratelimit
 
 import (
-	"bytes"
+	"github.com/authserve/authserve/internal/logtest"
+
 	"context"
 	"errors"
-	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authserve/authserve/internal/fallback"
 )
-
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(msg string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), msg)
-}
-
-func newLogger() (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
-	return slog.New(slog.NewTextHandler(b, nil)), b
-}
 
 // switchable is a primary whose failure a test turns on and off.
 type switchable struct {
@@ -63,7 +41,7 @@ func TestFallbackClosedPort(t *testing.T) {
 	primary := NewRedis(c, 5, "closed:")
 	local := NewMemory(1000)
 	defer local.Close()
-	logger, logs := newLogger()
+	logger, logs := logtest.NewLogger()
 	var served atomic.Int64
 	l := NewFallback(primary, local, logger, func() { served.Add(1) })
 
@@ -93,7 +71,7 @@ func TestFallbackClosedPort(t *testing.T) {
 	if got := served.Load(); got != 50 {
 		t.Errorf("decisions served by fallback = %d, want 50", got)
 	}
-	if got := logs.count(downMsg); got != 1 {
+	if got := logs.Count(downMsg); got != 1 {
 		t.Errorf("%q logged %d times, want 1", downMsg, got)
 	}
 }
@@ -118,16 +96,15 @@ func TestFallbackOutageAndRecovery(t *testing.T) {
 	clock := newFakeClock()
 	primary := &switchable{inner: newTestMemory(t, 1000, defaultMaxKeys, clock)}
 	local := newTestMemory(t, 1000, defaultMaxKeys, clock)
-	logger, logs := newLogger()
+	logger, logs := logtest.NewLogger()
 	var served atomic.Int64
-	l := NewFallback(primary, local, logger, func() { served.Add(1) }).(*fallback)
-	l.now = clock.Now
+	l := newFallback(primary, local, fallback.Options{Name: "rate limiter", To: "in-process", Logger: logger, OnFallback: func() { served.Add(1) }, Now: clock.Now})
 	ctx := context.Background()
 
 	type want struct{ primaryCalls, served, down, up int64 }
 	check := func(step string, w want) {
 		t.Helper()
-		got := want{primary.calls.Load(), served.Load(), int64(logs.count(downMsg)), int64(logs.count(upMsg))}
+		got := want{primary.calls.Load(), served.Load(), int64(logs.Count(downMsg)), int64(logs.Count(upMsg))}
 		if got != w {
 			t.Errorf("%s: (primary calls, served by fallback, down logs, up logs) = %+v, want %+v", step, got, w)
 		}
@@ -171,17 +148,17 @@ func TestFallbackOutageAndRecovery(t *testing.T) {
 func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
 	primary := &switchable{inner: NewMemory(5)}
 	primary.fail.Store(true)
-	logger, logs := newLogger()
+	logger, logs := logtest.NewLogger()
 	l := NewFallback(primary, newTestMemory(t, 5, defaultMaxKeys, newFakeClock()), logger, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if d, err := l.Allow(ctx, "k"); err != nil || !d.Allowed {
 		t.Errorf("Allow(cancelled ctx) = %+v, %v; want allowed from fallback", d, err)
 	}
-	if got := logs.count(downMsg); got != 0 {
+	if got := logs.Count(downMsg); got != 0 {
 		t.Errorf("%q logged %d times after a cancelled call, want 0", downMsg, got)
 	}
-	if l.(*fallback).down.Load() {
+	if l.(*fallbackLimiter).sw.Down() {
 		t.Errorf("primary marked down after the caller cancelled, want up")
 	}
 }
@@ -189,10 +166,9 @@ func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
 func TestFallbackWithRedis(t *testing.T) {
 	c := testRedis(t)
 	primary := &switchable{inner: NewRedis(c, 5, testPrefix(t, c))}
-	logger, logs := newLogger()
-	l := NewFallback(primary, newTestMemory(t, 5, defaultMaxKeys, newFakeClock()), logger, nil).(*fallback)
+	logger, logs := logtest.NewLogger()
 	clock := newFakeClock()
-	l.now = clock.Now
+	l := newFallback(primary, newTestMemory(t, 5, defaultMaxKeys, newFakeClock()), fallback.Options{Name: "rate limiter", To: "in-process", Logger: logger, Now: clock.Now})
 	ctx := context.Background()
 	for range 3 {
 		l.Allow(ctx, "k")
@@ -210,7 +186,7 @@ func TestFallbackWithRedis(t *testing.T) {
 	if d, _ := l.Allow(ctx, "k"); d.Allowed {
 		t.Errorf("Allow() after Redis budget = %+v, want refused", d)
 	}
-	if logs.count(downMsg) != 1 || logs.count(upMsg) != 1 {
-		t.Errorf("logs = %q, want one outage and one recovery", logs.buf.String())
+	if logs.Count(downMsg) != 1 || logs.Count(upMsg) != 1 {
+		t.Errorf("logs = %q, want one outage and one recovery", logs.String())
 	}
 }

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"github.com/authserve/authserve/internal/dburl"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -116,26 +118,20 @@ func dialectFor(driver string) (*dialect, error) {
 const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
 	"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
 
-// dsn returns the driver DSN for o.DSN, and whether it names an in-memory
-// SQLite database.
-func (d *dialect) dsn(dsn string) (string, bool, error) {
-	if dsn == "" {
-		return "", false, fmt.Errorf("sqlstore: empty %s DSN", d.name)
-	}
+// driverDSN is what the driver opens for u: the MySQL URL in the driver's
+// own form, the SQLite DSN with the store's pragmas.
+func (d *dialect) driverDSN(u dburl.URL) (string, error) {
 	switch d {
 	case mysqlDialect:
-		dsn, err := mysqlDSN(dsn)
-		return dsn, false, err
+		return mysqlDSN(u.DSN())
 	case postgresDialect:
-		return dsn, false, nil
+		return u.DSN(), nil
 	}
-	memory := dsn == ":memory:" || strings.HasPrefix(dsn, "file::memory:") ||
-		strings.HasPrefix(dsn, ":memory:?") || strings.Contains(dsn, "mode=memory")
 	sep := "?"
-	if strings.Contains(dsn, "?") {
+	if strings.Contains(u.DSN(), "?") {
 		sep = "&"
 	}
-	return dsn + sep + sqlitePragmas, memory, nil
+	return u.DSN() + sep + sqlitePragmas, nil
 }
 
 // rebind turns the ? placeholders of a shared query into the dialect's.

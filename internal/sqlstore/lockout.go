@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/authserve/authserve/internal/auth"
 )
 
 // attempt is one key's lockout state: failed attempts, attempts reserved
@@ -64,8 +66,9 @@ func (s *Store) withAttempt(ctx context.Context, op, key string, lockFor time.Du
 
 // Reserve counts one attempt in progress against key, unless key is locked
 // or limit attempts (failed or in progress) are already counted; then it
-// returns how long to wait: until the lock ends, or until the state
-// expires. A limit of zero or less disables the lockout.
+// returns how long to wait: until the lock ends, or auth.LockoutBusyRetry
+// while attempts in progress fill the limit. A limit of zero or less
+// disables the lockout.
 func (s *Store) Reserve(ctx context.Context, key string, limit int, lockFor time.Duration, now time.Time) (time.Duration, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -79,7 +82,7 @@ func (s *Store) Reserve(ctx context.Context, key string, limit int, lockFor time
 			retry = a.lockedUntil.Sub(now)
 			return false
 		case a.failures+a.pending >= limit:
-			retry = a.updatedAt.Add(lockFor).Sub(now)
+			retry = auth.LockoutBusyRetry
 			return false
 		}
 		a.pending++

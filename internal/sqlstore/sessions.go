@@ -119,45 +119,36 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) (auth.Rotated, erro
 			return err
 		}
 		ss := &out.Session
-
-		if tok.SpentAt != nil && (r.Grace <= 0 || now.Sub(*tok.SpentAt) > r.Grace) {
-			// Theft: revoke the family (its session), and commit that.
-			reused = true
-			if ss.RevokedAt == nil {
-				if _, err := tx.StmtContext(ctx, q.revokeSession).ExecContext(ctx, s.d.ts(now), ss.ID); err != nil {
-					return err
-				}
-				ss.RevokedAt = &now
+		tok.Hash, tok.SessionID, tok.UserID = r.PresentedHash, ss.ID, ss.UserID
+		if parent.Valid {
+			tok.ParentHash = parent.String
+		}
+		plan := auth.PlanRotation(auth.Rotation{PresentedHash: r.PresentedHash, Next: r.Next, Now: now, Grace: r.Grace},
+			tok, *ss, out.User)
+		if plan.RevokeSession {
+			if _, err := tx.StmtContext(ctx, q.revokeSession).ExecContext(ctx, s.d.ts(now), ss.ID); err != nil {
+				return err
 			}
-			// The context's events describe reuse (auth/audit.go).
+			ss.RevokedAt = &now
+		}
+		if errors.Is(plan.Err, auth.ErrRefreshReused) {
+			// Theft: the revocation is committed, the reuse reported, and
+			// the context's events, which describe reuse (auth/audit.go),
+			// are committed with it.
+			reused = true
 			return s.writeAudit(ctx, tx, q, out.User.ID)
 		}
-		switch {
-		case !out.User.IsActive:
-			// First: disabling an account also revokes its sessions, and
-			// its owner should learn why refreshing stopped working.
-			return auth.ErrAccountDisabled
-		case ss.RevokedAt != nil:
-			return auth.ErrSessionRevoked
-		case !tok.ExpiresAt.After(now) || !ss.Deadline.After(now):
-			return auth.ErrTokenExpired
+		if plan.Err != nil {
+			return plan.Err
 		}
-
-		if tok.SpentAt == nil {
+		if plan.Spend {
 			if _, err := tx.StmtContext(ctx, q.spendToken).ExecContext(ctx, s.d.ts(now), r.PresentedHash); err != nil {
 				return err
 			}
 		}
-		next := r.Next
-		next.ParentHash = r.PresentedHash
-		next.SessionID = ss.ID
-		next.UserID = ss.UserID
-		if next.IssuedAt.IsZero() {
-			next.IssuedAt = now
-		}
+		next := plan.Next
 		next.IssuedAt = utc(next.IssuedAt)
-		next.ExpiresAt = utc(capAt(next.ExpiresAt, ss.Deadline))
-		next.SpentAt = nil
+		next.ExpiresAt = utc(next.ExpiresAt)
 		if _, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, next.Hash, next.ParentHash, next.SessionID,
 			next.UserID, s.d.ts(next.IssuedAt), s.d.ts(next.ExpiresAt), nil); err != nil {
 			return err

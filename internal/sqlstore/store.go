@@ -4,15 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/dburl"
 
 	// The database/sql drivers of the dialects (MySQL's: mysql.go).
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -23,6 +23,10 @@ import (
 // Options selects and tunes the database. Zero pool settings take the
 // dialect's defaults.
 type Options struct {
+	// URL is the database, as config parsed AUTH_DATABASE_URL. When it is
+	// the zero URL, Driver and DSN name the database instead (tests,
+	// tools).
+	URL dburl.URL
 	// Driver is "sqlite", "postgres" or "mysql".
 	Driver string
 	// DSN is, for SQLite, a file path, a "file:" URI or ":memory:"; for
@@ -74,18 +78,29 @@ var (
 // so for ":memory:" the pool is one connection that is never closed while
 // the Store is open, whatever o says.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	d, err := dialectFor(o.Driver)
+	u := o.URL
+	if u.Driver() == "" {
+		if _, err := dialectFor(o.Driver); err != nil {
+			return nil, err
+		}
+		var err error
+		if u, err = dburl.FromDSN(o.Driver, o.DSN); err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+	}
+	d, err := dialectFor(u.Driver())
 	if err != nil {
 		return nil, err
 	}
-	dsn, memory, err := d.dsn(o.DSN)
+	dsn, err := d.driverDSN(u)
 	if err != nil {
 		return nil, err
 	}
-	if d == sqliteDialect && !memory {
+	memory := u.InMemory()
+	if u.File() && !u.ReadOnly() {
 		// Best effort: where this cannot create the file, neither can
 		// SQLite, and its error (an outage, to the breaker) says why.
-		_ = createPrivate(o.DSN)
+		_ = createPrivate(u.Path())
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
@@ -100,26 +115,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
-// createPrivate creates the SQLite file a DSN names, if it does not exist
+// createPrivate creates the SQLite file at path, if it does not exist
 // yet, readable by its owner only: it holds password hashes. SQLite gives
-// its -wal and -shm files the database file's permissions. A read-only
-// DSN creates nothing.
-func createPrivate(dsn string) error {
-	p := dsn
-	if rest, ok := strings.CutPrefix(dsn, "file:"); ok {
-		var query string
-		p, query, _ = strings.Cut(rest, "?")
-		if strings.HasPrefix(p, "//") {
-			u, err := url.Parse(dsn)
-			if err != nil {
-				return nil // the driver will say what is wrong with it
-			}
-			p = u.Path
-		}
-		if v, err := url.ParseQuery(query); err == nil && v.Get("mode") == "ro" {
-			return nil
-		}
-	}
+// its -wal and -shm files the database file's permissions.
+func createPrivate(p string) error {
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return nil

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
-	"github.com/authserve/authserve/internal/lockout/lockouttest"
+	"github.com/authserve/authserve/internal/lockouttest"
 	"github.com/authserve/authserve/internal/mysqltest"
 	"github.com/authserve/authserve/internal/pgtest"
 	"github.com/authserve/authserve/internal/storetest"
@@ -71,7 +71,7 @@ func TestLockout(t *testing.T) {
 	for _, e := range engines {
 		t.Run(e.name, func(t *testing.T) {
 			e.skip(t)
-			storetest.RunLockout(t, func(t *testing.T) auth.Lockout { return openMigrated(t, e.opts(t)) })
+			lockouttest.Run(t, func(t *testing.T) auth.Lockout { return openMigrated(t, e.opts(t)) })
 			lockouttest.RunClear(t, func(t *testing.T) auth.Lockout { return openMigrated(t, e.opts(t)) })
 		})
 	}

@@ -1,7 +1,8 @@
-// Package storetest is the contract every auth.Store and auth.Lockout
-// passes: Run and RunLockout exercise an implementation through its
-// interface only, so the SQLite and PostgreSQL stores (and any decorator,
-// such as a circuit breaker) are held to the same rules.
+// Package storetest is the contract every auth.Store passes: Run
+// exercises an implementation through its interface only, so the SQLite,
+// PostgreSQL and MariaDB stores (and any decorator, such as a circuit
+// breaker) are held to the same rules. auth.Lockout has its own suite,
+// internal/lockouttest.
 //
 // Every subtest opens a fresh, empty store, and the subtests run in
 // parallel, so open must be safe for concurrent use (t.TempDir and

@@ -1,6 +1,7 @@
-// Package lockouttest is the conformance suite of auth.Lockout: every
-// implementation (in process, Redis, a database) runs it from its own
-// tests, so that all of them count, lock and expire alike.
+// Package lockouttest is the one conformance suite of auth.Lockout: every
+// implementation (the SQL store on each engine, Redis, and the fallback
+// between them) runs it from its own tests, so that all of them count,
+// lock, expire and hint alike.
 package lockouttest
 
 import (
@@ -31,6 +32,7 @@ func Run(t *testing.T, newLockout func(t *testing.T) auth.Lockout) {
 		run  func(t *testing.T, l auth.Lockout)
 	}{
 		{"LocksAtLimit", testLocksAtLimit},
+		{"FailWhileLockedReportsNoNewLock", testFailWhileLocked},
 		{"LockExpires", testLockExpires},
 		{"FailuresExpireAfterLastChange", testFailuresExpire},
 		{"ResetClears", testResetClears},
@@ -153,6 +155,21 @@ func testLocksAtLimit(t *testing.T, l auth.Lockout) {
 	mustReserve(t, l, key, last.Add(lockFor-time.Second), time.Second)
 }
 
+// testFailWhileLocked: a failure already in flight when the lock fell does
+// not report the lock a second time, nor extend it.
+func testFailWhileLocked(t *testing.T, l auth.Lockout) {
+	key := Key(t)
+	t0 := start()
+	for range limit {
+		mustReserve(t, l, key, t0, 0)
+	}
+	for i := range limit {
+		mustFail(t, l, key, t0, i == limit-1)
+	}
+	mustFail(t, l, key, t0.Add(time.Second), false)
+	mustReserve(t, l, key, t0.Add(time.Minute), lockFor-time.Minute)
+}
+
 func testLockExpires(t *testing.T, l auth.Lockout) {
 	key := Key(t)
 	t0 := failures(t, l, key, start(), limit-1)
@@ -237,23 +254,16 @@ func testReservationsCount(t *testing.T, l auth.Lockout) {
 	for range limit - 1 {
 		mustReserve(t, l, key, t0, 0)
 	}
-	// Every remaining attempt is in progress: refused, not locked, with a
-	// positive hint, and the refusal counts nothing.
+	// Every remaining attempt is in progress: refused, not locked, with
+	// the same short hint from every implementation, and the refusal
+	// counts nothing.
 	for range 3 {
-		got, err := l.Reserve(context.Background(), key, limit, lockFor, t0)
-		if err != nil {
-			t.Fatalf("Reserve() error = %v", err)
-		}
-		if got <= 0 || got > lockFor {
-			t.Fatalf("Reserve() with all attempts in progress = %v, want in (0, %v]", got, lockFor)
-		}
+		mustReserve(t, l, key, t0, auth.LockoutBusyRetry)
 	}
 	// Ending one attempt frees exactly one place.
 	mustSucceed(t, l, key, false)
 	mustReserve(t, l, key, t0, 0)
-	if got, err := l.Reserve(context.Background(), key, limit, lockFor, t0); err != nil || got <= 0 {
-		t.Fatalf("Reserve() after one release and one reserve = %v, %v; want refused", got, err)
-	}
+	mustReserve(t, l, key, t0, auth.LockoutBusyRetry)
 	// Failures of the attempts in progress lock the key once.
 	mustFail(t, l, key, t0, false)
 	mustFail(t, l, key, t0, true)

@@ -1,0 +1,58 @@
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Issue returns a new access token for the user's login session, valid from
+// now for the configured TTL, and its expiry. Times are whole seconds, as in
+// the token.
+func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw string, expiresAt time.Time, err error) {
+	if userID <= 0 {
+		return "", time.Time{}, fmt.Errorf("issue access token: user id %d is not positive", userID)
+	}
+	if sessionID == "" {
+		return "", time.Time{}, errors.New("issue access token: empty session id")
+	}
+	issuedAt := now.UTC().Truncate(time.Second)
+	expiresAt = issuedAt.Add(m.cfg.TTL).Truncate(time.Second)
+	claims := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    m.cfg.Issuer,
+			Subject:   strconv.FormatInt(userID, 10),
+			IssuedAt:  jwt.NewNumericDate(issuedAt),
+			ExpiresAt: jwt.NewNumericDate(expiresAt),
+			ID:        newTokenID(),
+		},
+		SessionID: sessionID,
+	}
+	if m.cfg.Audience != "" {
+		claims.Audience = jwt.ClaimStrings{m.cfg.Audience}
+	}
+	payload, err := json.Marshal(&claims)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue access token: %w", err)
+	}
+	// The header segment is precomputed per key; Verify recognises it as is.
+	signing := m.keys.keys[0]
+	unsigned := signing.header + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := signing.method.Sign(unsigned, m.keys.signer)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("issue access token: sign: %w", err)
+	}
+	if signing.alg == AlgES256 {
+		lowS(sig)
+	}
+	raw = unsigned + "." + base64.RawURLEncoding.EncodeToString(sig)
+	if len(raw) > m.cfg.MaxLength {
+		return "", time.Time{}, fmt.Errorf("issue access token: %d bytes exceed the maximum length %d", len(raw), m.cfg.MaxLength)
+	}
+	return raw, expiresAt, nil
+}
