@@ -172,6 +172,16 @@ func TestAdminOpenAPI(t *testing.T) {
 	if r := send(t, e.admin, "GET", "/docs", nil); r.status != 200 || !strings.Contains(string(r.body), "swagger") {
 		t.Errorf("admin /docs: %d", r.status)
 	}
+	// The admin listener's own edge: request ids, security headers,
+	// problem JSON for router misses, no caching.
+	r = send(t, e.admin, "GET", "/admin/users/1", nil, "X-Request-ID", "adm-req-1")
+	if r.status != 401 || r.header.Get("X-Request-ID") != "adm-req-1" || r.json(t)["request_id"] != "adm-req-1" ||
+		r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("admin edge: %d, headers %v, body %s", r.status, r.header, r.body)
+	}
+	if r := send(t, e.admin, "GET", "/api/auth/me", nil); r.status != 404 || r.json(t)["code"] != "not_found" {
+		t.Errorf("admin GET /api/auth/me = %d %s, want 404 not_found", r.status, r.body)
+	}
 	// The public document lists no admin path, and the public listener
 	// serves none.
 	if r := send(t, e.pub, "GET", "/openapi.json", nil); strings.Contains(string(r.body), "/admin") {
