@@ -127,3 +127,18 @@ func TestAdminAddrMustDiffer(t *testing.T) {
 		t.Fatalf("serve with the admin API on the public address = %v, want an AUTH_ADMIN_ADDR error", err)
 	}
 }
+
+func TestAdminCommandsHelp(t *testing.T) {
+	env := testEnv(t, nil)
+	for _, args := range [][]string{{"admin-key", "--help"}, {"admin-key", "-h"}, {"audit", "help"}, {"audit", "--help"}} {
+		out, _, err := runCmd(t, env, "", args...)
+		if err != nil || !strings.HasPrefix(out, "usage: authserve "+args[0]) {
+			t.Errorf("%v = %q, %v; want the usage and exit 0", args, out, err)
+		}
+	}
+	for _, args := range [][]string{{"admin-key"}, {"admin-key", "rotate"}, {"audit"}, {"audit", "show"}, {"admin-key", "create"}} {
+		if _, _, err := runCmd(t, env, "", args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
