@@ -29,7 +29,6 @@ func (a *app) startAdmin(ctx context.Context) (shutdown func(context.Context), e
 	}
 	handler := adminapi.NewHandler(adminapi.Options{
 		Service:  a.service,
-		Features: adminFeatures(a),
 		Logger:   a.log,
 		Observe:  a.metrics.ObserveRequest,
 		ClientIP: clientip.NewResolver(cfg.TrustedProxies).ClientIP,
@@ -78,6 +77,3 @@ func (a *app) pruneAudit(ctx context.Context, every time.Duration) {
 		}
 	}
 }
-
-// adminFeatures lists the optional admin operations this build has.
-func adminFeatures(*app) adminapi.Features { return adminapi.Features{} }

@@ -26,17 +26,12 @@ import (
 // Options configures the handler. Service is required.
 type Options struct {
 	Service *auth.Service
-	// Features turns on the operations of features that may be absent.
-	Features Features
 	// Logger, Observe and ClientIP are as in httpapi.Options.
 	Logger   *slog.Logger
 	Observe  func(route, method string, status int, d time.Duration)
 	ClientIP func(*http.Request) string
 	Version  string
 }
-
-// Features lists the optional capabilities the admin API exposes.
-type Features struct{}
 
 // NewHandler returns the handler of the admin listener.
 func NewHandler(o Options) http.Handler {
@@ -57,7 +52,7 @@ func NewHandler(o Options) http.Handler {
 		ClientIP:     o.ClientIP,
 		MaxBodyBytes: httpapi.DefaultMaxBodyBytes,
 		Routes: func(api huma.API, doc *httpapi.Doc) {
-			routes(api, doc, o.Service, o.Features)
+			routes(api, doc, o.Service)
 		},
 	})
 }

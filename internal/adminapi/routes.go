@@ -41,7 +41,7 @@ var (
 )
 
 // routes registers every operation of the admin API.
-func routes(api huma.API, doc *httpapi.Doc, svc *auth.Service, _ Features) {
+func routes(api huma.API, doc *httpapi.Doc, svc *auth.Service) {
 	security := []map[string][]string{{"bearer": {}}}
 	key := huma.Middlewares{requireKey(svc)}
 	notFound := []string{httpapi.CodeUserNotFound}
