@@ -69,7 +69,7 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 
 // userCommand implements `authserve user …`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const help = "usage: authserve user create --email E | show|disable|enable|delete EMAIL | list [--limit N]"
+	const help = "usage: authserve user create --email E | show|disable|enable|delete|set-password|verify|unlock EMAIL | list [--limit N]"
 	if len(args) == 0 {
 		return usageError(help)
 	}
@@ -118,6 +118,8 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			}
 			return tw.Flush()
 		})
+	case "set-password", "verify", "unlock":
+		return recoveryUserCommand(ctx, args, getenv, stdin, stdout, stderr)
 	case "show", "disable", "enable", "delete":
 		if len(args) != 2 {
 			return usageError("usage: authserve user %s EMAIL", args[0])
@@ -167,8 +169,8 @@ func sessionCommand(ctx context.Context, args []string, getenv func(string) stri
 }
 
 func printUser(w io.Writer, u auth.User) {
-	fmt.Fprintf(w, "id:         %d\nemail:      %s\nfirst_name: %s\nlast_name:  %s\nis_active:  %t\ncreated_at: %s\nupdated_at: %s\n",
-		u.ID, u.Email, u.FirstName, u.LastName, u.IsActive,
+	fmt.Fprintf(w, "id:         %d\nemail:      %s\nfirst_name: %s\nlast_name:  %s\nis_active:  %t\nverified:   %t\ncreated_at: %s\nupdated_at: %s\n",
+		u.ID, u.Email, u.FirstName, u.LastName, u.IsActive, u.EmailVerified,
 		u.CreatedAt.UTC().Format(time.RFC3339), u.UpdatedAt.UTC().Format(time.RFC3339))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/authserve/authserve/internal/config"
 	"github.com/authserve/authserve/internal/lockout"
 	"github.com/authserve/authserve/internal/logging"
+	"github.com/authserve/authserve/internal/mail"
 	"github.com/authserve/authserve/internal/metrics"
 	"github.com/authserve/authserve/internal/sqlstore"
 	"github.com/authserve/authserve/internal/token"
@@ -35,6 +36,8 @@ type app struct {
 	redis   *redis.Client
 	// audit writes the audit events that accompany no state change.
 	audit *auth.AuditWriter
+	// composer renders emails and wakes the outbox sender (mail.go).
+	composer *mail.Composer
 }
 
 // loadConfig reads the configuration and builds the logger.
@@ -136,6 +139,10 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 	}
 	a.audit = auth.NewAuditWriter(a.store, auth.AuditWriterOptions{Logger: logger, Timeout: cfg.DBTimeout})
 	a.metrics.AuditDropped(a.audit.Dropped)
+	if a.composer, err = mail.NewComposer(cfg.AppURL, cfg.MailTemplatesDir); err != nil {
+		a.close()
+		return nil, exitError{code: 1, msg: "AUTH_MAIL_TEMPLATES_DIR: " + err.Error()}
+	}
 	a.service = auth.NewService(auth.Config{
 		Password:                auth.PasswordPolicy{MinLength: cfg.PasswordMinLength, MinClasses: cfg.PasswordMinClasses},
 		RefreshTokenTTL:         cfg.RefreshTokenTTL,
@@ -144,8 +151,9 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutThreshold:        cfg.LockoutThreshold,
 		LockoutAccountThreshold: cfg.LockoutAccountThreshold,
 		LockoutDuration:         cfg.LockoutDuration,
+		Recovery:                recoveryConfig(cfg),
 	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
-		Audit: a.audit, Admin: a.store, AuditLog: a.store})
+		Recovery: a.store, Mail: a.composer, Audit: a.audit, Admin: a.store, AuditLog: a.store})
 	return a, nil
 }
 

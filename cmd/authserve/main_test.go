@@ -32,6 +32,9 @@ func testEnv(t testing.TB, extra map[string]string) map[string]string {
 		"AUTH_BCRYPT_COST":           "4",
 		"AUTH_RATE_LIMIT_PER_MINUTE": "0",
 		"AUTH_LOG_LEVEL":             "debug",
+		// Development writes emails as .eml files: into the test's own
+		// directory, not the package's.
+		"AUTH_MAIL_DIR": filepath.Join(dir, "mail"),
 	}
 	for k, v := range extra {
 		env[k] = v

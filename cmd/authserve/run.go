@@ -32,6 +32,11 @@ Usage:
   authserve user create --email E        create an account (password from standard input)
   authserve user show|disable|enable|delete EMAIL
   authserve user list [--limit N]        list accounts
+  authserve user set-password EMAIL      set a password (from standard input); ends every session
+  authserve user verify EMAIL            mark an account's email verified
+  authserve user unlock EMAIL            clear every lockout of an email
+  authserve mail list [--status pending|sent|failed] [--limit N]
+                                         list the email outbox, newest first
   authserve session revoke-all EMAIL     log a user out everywhere
   authserve admin-key create --name NAME  make an admin API key (printed once)
   authserve admin-key list|revoke NAME   list admin keys, or revoke one
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(cliContext(ctx), rest, getenv, stdin, stdout, stderr)
 	case "session":
 		return sessionCommand(cliContext(ctx), rest, getenv, stdout, stderr)
+	case "mail":
+		return mailCommand(ctx, rest, getenv, stdout, stderr)
 	case "admin-key":
 		return adminKeyCommand(cliContext(ctx), rest, getenv, stdout, stderr)
 	case "audit":

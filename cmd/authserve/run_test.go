@@ -95,12 +95,23 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 		{map[string]string{"AUTH_BCRYPT_COST": "3"}, "AUTH_BCRYPT_COST"},
 		{map[string]string{"AUTH_ENV": "production", "AUTH_BCRYPT_COST": "12"}, "AUTH_JWT_SECRET"},
 		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": strings.Repeat("s", 32), "AUTH_BCRYPT_COST": "4"}, "AUTH_BCRYPT_COST"},
+		// Section 8's production rules, each alone, and a bad SMTP URL
+		// anywhere (its password never quoted).
+		{prodMailEnv(map[string]string{"AUTH_SMTP_URL": ""}), "AUTH_SMTP_URL"},
+		{prodMailEnv(map[string]string{"AUTH_SMTP_URL": "smtp+plain://mailer:hunter2@127.0.0.1:1025"}), "AUTH_SMTP_URL"},
+		{prodMailEnv(map[string]string{"AUTH_MAIL_FROM": ""}), "AUTH_MAIL_FROM"},
+		{prodMailEnv(map[string]string{"AUTH_APP_URL": ""}), "AUTH_APP_URL"},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://mailer:hunter2@"}, "AUTH_SMTP_URL"},
+		{map[string]string{"AUTH_MAIL_TEMPLATES_DIR": brokenTemplates(t)}, "AUTH_MAIL_TEMPLATES_DIR"},
 	}
 	for _, tt := range tests {
 		_, _, err := runCmd(t, testEnv(t, tt.env), "", "serve")
 		var ee exitError
 		if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(ee.msg, tt.want) || strings.Contains(ee.msg, "\n") {
 			t.Errorf("serve with %v = %v, want one line naming %s", tt.env, err, tt.want)
+		}
+		if strings.Contains(ee.msg, "hunter2") {
+			t.Errorf("serve with %v: the error quotes a password: %s", tt.env, ee.msg)
 		}
 	}
 }
@@ -355,4 +366,27 @@ func TestAdminUnreachableDatabase(t *testing.T) {
 			t.Errorf("%v printed the database password", args)
 		}
 	}
+}
+
+// prodMailEnv is a production configuration that starts but for what
+// extra changes (an empty value unsets a variable).
+func prodMailEnv(extra map[string]string) map[string]string {
+	env := map[string]string{
+		"AUTH_ENV": "production", "AUTH_JWT_SECRET": strings.Repeat("s", 32), "AUTH_BCRYPT_COST": "10",
+		"AUTH_SMTP_URL": "smtps://mailer:hunter2@smtp.example.com:465", "AUTH_MAIL_FROM": "Example <no-reply@example.com>",
+		"AUTH_APP_URL": "https://app.example.com",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// brokenTemplates is a template directory whose reset email does not parse.
+func brokenTemplates(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "password_reset.html"), []byte("{{ .Link "), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

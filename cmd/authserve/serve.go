@@ -62,8 +62,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		slog.String("database", cfg.DB.Driver()), slog.String("signing_alg", a.keys.Algorithm()),
 		slog.Duration("startup", time.Since(start)))
 
+	stopMail, err := a.startMail(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	stopAdmin, err := a.startAdmin(ctx)
 	if err != nil {
+		stopMail(context.Background())
 		ln.Close()
 		return err
 	}
@@ -80,7 +86,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.shutdown(srv, errc, stopAdmin)
+	a.shutdown(srv, errc, stopAdmin, stopMail)
 	return nil
 }
 
@@ -121,9 +127,9 @@ func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server 
 }
 
 // shutdown drains srv, and the admin listener through stopAdmin, within
-// AUTH_SHUTDOWN_TIMEOUT, then closes what is left, and waits for Serve
-// (whose result errc carries) to return.
-func (a *app) shutdown(srv *http.Server, errc <-chan error, stopAdmin func(context.Context)) {
+// AUTH_SHUTDOWN_TIMEOUT, then closes what is left, waits for Serve (whose
+// result errc carries) to return, and stops the mail sender.
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopAdmin, stopMail func(context.Context)) {
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -138,6 +144,7 @@ func (a *app) shutdown(srv *http.Server, errc <-chan error, stopAdmin func(conte
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}
+	stopMail(sctx)
 	a.log.Info("stopped")
 }
 

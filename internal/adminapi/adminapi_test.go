@@ -373,3 +373,65 @@ func TestAdminPaginationWhileInserting(t *testing.T) {
 		t.Logf("%d pages, %d accounts seen, %d inserted while paging", pages+1, len(seen), inserted)
 	})
 }
+
+func TestAdminEmailFeatures(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		id := e.createUser("erin@example.com")
+		path := fmt.Sprintf("/admin/users/%d", id)
+		if got := e.adm("GET", path, nil).json(t)["email_verified"]; got != false {
+			t.Errorf("email_verified of a new account = %v, want false", got)
+		}
+		for _, v := range []bool{true, false} {
+			r := e.adm("PATCH", path, map[string]any{"email_verified": v})
+			if r.status != 200 || r.json(t)["email_verified"] != v {
+				t.Errorf("PATCH email_verified %v: %d %s", v, r.status, r.body)
+			}
+		}
+
+		// The reset email goes through the outbox, once per cooldown.
+		r := e.adm("POST", path+"/password-reset", nil)
+		if r.status != 202 || r.json(t)["queued"] != true {
+			t.Fatalf("password-reset: %d %s", r.status, r.body)
+		}
+		if r := e.adm("POST", path+"/password-reset", nil); r.status != 202 || r.json(t)["queued"] != false {
+			t.Errorf("password-reset within the cooldown: %d %s, want 202 queued false", r.status, r.body)
+		}
+		msgs, err := e.db.ListOutbox(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resets := 0
+		for _, m := range msgs {
+			if m.Kind == auth.MailPasswordReset && m.To == "erin@example.com" {
+				resets++
+			}
+		}
+		if resets != 1 {
+			t.Errorf("reset emails in the outbox = %d, want 1", resets)
+		}
+		if got := e.auditItems("&event=admin.password_reset_sent"); len(got) != 1 || got[0]["actor"] != "admin:test" || got[0]["user_id"] != float64(id) {
+			t.Errorf("admin.password_reset_sent events = %v, want one by admin:test", got)
+		}
+		// The email flows commit their events with their changes too.
+		cli := auth.WithOrigin(ctx, auth.Origin{Actor: auth.ActorCLI})
+		if _, err := e.svc.SetPassword(cli, "erin@example.com", "Another-Horse-43"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.MarkVerified(cli, "erin@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"password.changed", "user.email_verified"} {
+			if got := e.auditItems("&event=" + name); len(got) != 1 || got[0]["actor"] != "cli" || got[0]["user_id"] != float64(id) {
+				t.Errorf("%s events = %v, want one by cli", name, got)
+			}
+		}
+		if r := e.adm("POST", "/admin/users/999999/password-reset", nil); r.status != 404 || r.code(t) != "user_not_found" {
+			t.Errorf("password-reset of unknown: %d %s", r.status, r.body)
+		}
+		e.adm("PATCH", path, map[string]any{"is_active": false})
+		if r := e.adm("POST", path+"/password-reset", nil); r.status != 403 || r.code(t) != "account_disabled" {
+			t.Errorf("password-reset of a disabled account: %d %s", r.status, r.body)
+		}
+	})
+}

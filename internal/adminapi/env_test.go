@@ -20,6 +20,7 @@ import (
 	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/httpapi"
 	"github.com/authserve/authserve/internal/lockout"
+	"github.com/authserve/authserve/internal/mail"
 	"github.com/authserve/authserve/internal/mysqltest"
 	"github.com/authserve/authserve/internal/pgtest"
 	"github.com/authserve/authserve/internal/sqlstore"
@@ -96,6 +97,10 @@ func newEnv(t testing.TB, o sqlstore.Options, rdb *redis.Client) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	composer, err := mail.NewComposer("https://app.example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	writer := auth.NewAuditWriter(store, auth.AuditWriterOptions{Flush: 10 * time.Millisecond})
 	t.Cleanup(func() { writer.Close(context.Background()) })
 	svc := auth.NewService(auth.Config{
@@ -103,7 +108,9 @@ func newEnv(t testing.TB, o sqlstore.Options, rdb *redis.Client) *env {
 		RefreshTokenTTL:    time.Hour,
 		SessionMaxLifetime: 24 * time.Hour,
 		LockoutThreshold:   3, LockoutAccountThreshold: 5, LockoutDuration: 15 * time.Minute,
-	}, auth.Deps{Store: store, Hasher: hasher, Tokens: tokens, Lockout: lock, Audit: writer, Admin: store, AuditLog: store})
+		Recovery: auth.RecoveryConfig{VerifyTTL: time.Hour, ResetTTL: time.Hour, Cooldown: time.Minute},
+	}, auth.Deps{Store: store, Hasher: hasher, Tokens: tokens, Lockout: lock, Audit: writer, Admin: store, AuditLog: store,
+		Recovery: store, Mail: composer})
 	pub := httptest.NewServer(httpapi.NewHandler(httpapi.Options{Service: svc, ClientIP: forwardedFor}))
 	t.Cleanup(pub.Close)
 	adm := httptest.NewServer(adminapi.NewHandler(adminapi.Options{Service: svc, Version: "test"}))

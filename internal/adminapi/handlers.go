@@ -12,19 +12,20 @@ import (
 
 // user is an account as the admin API shows it: the public user shape.
 type user struct {
-	ID        int64     `json:"id" doc:"The account's id." example:"42"`
-	Email     string    `json:"email" doc:"The normalised (lower case) email." example:"alice@example.com"`
-	FirstName *string   `json:"first_name" doc:"null when not given." example:"Alice"`
-	LastName  *string   `json:"last_name" doc:"null when not given." example:"Liddell"`
-	IsActive  bool      `json:"is_active" doc:"false when the account is disabled." example:"true"`
-	CreatedAt time.Time `json:"created_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
-	UpdatedAt time.Time `json:"updated_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
+	ID            int64     `json:"id" doc:"The account's id." example:"42"`
+	Email         string    `json:"email" doc:"The normalised (lower case) email." example:"alice@example.com"`
+	FirstName     *string   `json:"first_name" doc:"null when not given." example:"Alice"`
+	LastName      *string   `json:"last_name" doc:"null when not given." example:"Liddell"`
+	IsActive      bool      `json:"is_active" doc:"false when the account is disabled." example:"true"`
+	EmailVerified bool      `json:"email_verified" doc:"true once the owner proved the address is theirs, or an administrator said so." example:"true"`
+	CreatedAt     time.Time `json:"created_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
+	UpdatedAt     time.Time `json:"updated_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
 }
 
 func userFrom(u auth.User) user {
 	return user{
 		ID: u.ID, Email: u.Email, FirstName: optional(u.FirstName), LastName: optional(u.LastName),
-		IsActive: u.IsActive, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+		IsActive: u.IsActive, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
 	}
 }
 
@@ -77,9 +78,10 @@ type createUserInput struct{ Body registerRequest }
 // patchRequest is the body of PATCH /admin/users/{id}: the fields to
 // change; absent ones stay as they are.
 type patchRequest struct {
-	IsActive  *bool   `json:"is_active,omitempty" doc:"false disables the account and revokes every session at once; true enables it." example:"false"`
-	FirstName *string `json:"first_name,omitempty" doc:"At most 100 characters; \"\" clears it." example:"Alice"`
-	LastName  *string `json:"last_name,omitempty" doc:"At most 100 characters; \"\" clears it." example:"Liddell"`
+	IsActive      *bool   `json:"is_active,omitempty" doc:"false disables the account and revokes every session at once; true enables it." example:"false"`
+	EmailVerified *bool   `json:"email_verified,omitempty" doc:"Mark the email verified (true) or not (false)." example:"true"`
+	FirstName     *string `json:"first_name,omitempty" doc:"At most 100 characters; \"\" clears it." example:"Alice"`
+	LastName      *string `json:"last_name,omitempty" doc:"At most 100 characters; \"\" clears it." example:"Liddell"`
 }
 
 type patchUserInput struct {
@@ -194,7 +196,7 @@ func handleGetUser(svc *auth.Service) func(context.Context, *userIDInput) (*user
 func handlePatchUser(svc *auth.Service) func(context.Context, *patchUserInput) (*userOutput, error) {
 	return func(ctx context.Context, in *patchUserInput) (*userOutput, error) {
 		u, err := svc.UpdateUser(ctx, in.ID, auth.UserPatch{
-			IsActive: in.Body.IsActive, FirstName: in.Body.FirstName, LastName: in.Body.LastName,
+			IsActive: in.Body.IsActive, EmailVerified: in.Body.EmailVerified, FirstName: in.Body.FirstName, LastName: in.Body.LastName,
 		})
 		if err != nil {
 			return nil, httpapi.Problem(ctx, err)
@@ -219,6 +221,24 @@ func handleUnlock(svc *auth.Service) func(context.Context, *userIDInput) (*struc
 			return nil, httpapi.Problem(ctx, err)
 		}
 		return &struct{}{}, nil
+	}
+}
+
+type resetOutput struct {
+	Body struct {
+		Queued bool `json:"queued" doc:"true when the email was queued; false while an earlier email to the address is within its cooldown (AUTH_MAIL_COOLDOWN)." example:"true"`
+	}
+}
+
+func handlePasswordReset(svc *auth.Service) func(context.Context, *userIDInput) (*resetOutput, error) {
+	return func(ctx context.Context, in *userIDInput) (*resetOutput, error) {
+		queued, err := svc.SendPasswordReset(ctx, in.ID)
+		if err != nil {
+			return nil, httpapi.Problem(ctx, err)
+		}
+		out := &resetOutput{}
+		out.Body.Queued = queued
+		return out, nil
 	}
 }
 

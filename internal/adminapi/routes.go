@@ -76,7 +76,7 @@ func routes(api huma.API, doc *httpapi.Doc, svc *auth.Service) {
 	huma.Register(api, huma.Operation{
 		OperationID: "adminUpdateUser", Method: http.MethodPatch, Path: "/admin/users/{id}", Tags: []string{tagUsers},
 		Summary:     "Change an account",
-		Description: "Changes is_active and the names; absent fields stay as they are, unknown ones are 422. Disabling an account revokes every session of it in the same transaction, as `authserve user disable` does.",
+		Description: "Changes is_active, email_verified and the names; absent fields stay as they are, unknown ones are 422. Disabling an account revokes every session of it in the same transaction, as `authserve user disable` does.",
 		Security:    security, Middlewares: key,
 		RequestBody:  doc.JSONBody("The fields to change.", patchExample),
 		Responses:    doc.Responses(http.StatusOK, "The account as changed.", codes(keyErrors, bodyErrors, notFound)...),
@@ -98,6 +98,15 @@ func routes(api huma.API, doc *httpapi.Doc, svc *auth.Service) {
 		Security:    security, Middlewares: key,
 		Responses: doc.Responses(http.StatusNoContent, "The email is unlocked.", codes(keyErrors, notFound, []string{httpapi.CodeValidationFailed})...),
 	}, handleUnlock(svc))
+
+	huma.Register(api, huma.Operation{
+		OperationID: "adminSendPasswordReset", Method: http.MethodPost, Path: "/admin/users/{id}/password-reset", Tags: []string{tagUsers},
+		Summary:     "Email a password-reset link",
+		Description: "Queues the password-reset email of POST /api/auth/password/forgot for the account, through the outbox. queued is false while an earlier email to the address is within its cooldown (AUTH_MAIL_COOLDOWN). A disabled account is 403 account_disabled.",
+		Security:    security, Middlewares: key,
+		DefaultStatus: http.StatusAccepted,
+		Responses:     doc.Responses(http.StatusAccepted, "Whether the email was queued.", codes(keyErrors, notFound, []string{httpapi.CodeAccountDisabled, httpapi.CodeValidationFailed})...),
+	}, handlePasswordReset(svc))
 
 	huma.Register(api, huma.Operation{
 		OperationID: "adminListSessions", Method: http.MethodGet, Path: "/admin/users/{id}/sessions", Tags: []string{tagUsers},

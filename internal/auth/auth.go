@@ -16,8 +16,11 @@ type User struct {
 	FirstName    string
 	LastName     string
 	IsActive     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerified is true once the owner proved the address is theirs
+	// (a verification link, a password reset, or an administrator).
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // NewUser is what Store.CreateUser inserts; the store assigns ID and times.

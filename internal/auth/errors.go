@@ -31,6 +31,13 @@ var (
 	ErrOverloaded = errors.New("overloaded")
 	// ErrLocked is wrapped by *LockedError.
 	ErrLocked = errors.New("account locked")
+	// ErrInvalidLinkToken means an email-verification or password-reset
+	// token is unknown, expired, used or malformed: one error for all, so
+	// that nothing tells them apart.
+	ErrInvalidLinkToken = errors.New("invalid or expired link token")
+	// ErrEmailNotVerified refuses the login of an unverified account when
+	// verification is required.
+	ErrEmailNotVerified = errors.New("email not verified")
 )
 
 // FieldError is one broken input rule.

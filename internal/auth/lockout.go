@@ -30,9 +30,10 @@ type Lockout interface {
 	// otherwise only the reservation is released.
 	Succeed(ctx context.Context, key string, reset bool) error
 	// Clear forgets the key exact and every key that begins with prefix
-	// (either may be empty), locked or not: an administrator unlocking an
-	// email clears all of its keys, whatever client addresses they name.
-	// A prefix ends with "|" (the domain's "pair:EMAIL|" groups).
+	// (either may be empty), locked or not: a password reset or an
+	// administrator unlocking an email clears all of its keys, whatever
+	// client addresses they name. A prefix ends with "|" (the domain's
+	// "pair:EMAIL|" groups).
 	Clear(ctx context.Context, exact, prefix string) error
 	// Locked reports whether the key exact, or a key that begins with
 	// prefix, is locked at now.

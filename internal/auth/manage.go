@@ -28,9 +28,10 @@ const (
 
 // UserPatch is a partial update of an account; nil fields stay as they are.
 type UserPatch struct {
-	IsActive  *bool
-	FirstName *string
-	LastName  *string
+	IsActive      *bool
+	EmailVerified *bool
+	FirstName     *string
+	LastName      *string
 }
 
 // UserQuery selects accounts, in creation (id) order.
@@ -173,6 +174,9 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, p UserPatch) (User, 
 	if p.IsActive != nil {
 		details["is_active"] = *p.IsActive
 	}
+	if p.EmailVerified != nil {
+		details["email_verified"] = *p.EmailVerified
+	}
 	u, n, err := s.admin.UpdateUser(s.audit(ctx, "admin.user_updated", id, details), id, p, s.now().UTC())
 	if err != nil {
 		return User{}, fmt.Errorf("update user: %w", err)
@@ -215,6 +219,32 @@ func (s *Service) UnlockUser(ctx context.Context, id int64) error {
 	}
 	s.event(ctx, "admin.user_unlocked", slog.Int64("user_id", id))
 	return nil
+}
+
+// SendPasswordReset emails the account a password-reset link, as
+// POST /api/auth/password/forgot would, and reports whether it was queued:
+// false while the address's cooldown from an earlier email lasts. A
+// disabled account gets ErrAccountDisabled.
+func (s *Service) SendPasswordReset(ctx context.Context, id int64) (bool, error) {
+	if err := s.adminReady(); err != nil {
+		return false, err
+	}
+	if !s.recoveryEnabled() {
+		return false, errNoRecovery
+	}
+	u, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("find user: %w", err)
+	}
+	if !u.IsActive {
+		return false, ErrAccountDisabled
+	}
+	queued, err := s.queueLink(s.audit(ctx, "admin.password_reset_sent", u.ID, nil), LinkResetPassword, u.Email, u, true)
+	if err != nil {
+		return false, err
+	}
+	s.event(ctx, "admin.password_reset_sent", slog.Int64("user_id", u.ID), slog.Bool("queued", queued))
+	return queued, nil
 }
 
 // UserSessions lists an account's live sessions, newest first.

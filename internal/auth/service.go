@@ -26,6 +26,9 @@ type Config struct {
 	LockoutThreshold        int // per email and client address; 0 disables
 	LockoutAccountThreshold int // per email from everywhere; 0 disables
 	LockoutDuration         time.Duration
+
+	// Recovery holds the rules of email verification and password reset.
+	Recovery RecoveryConfig
 }
 
 // Service implements registration, login, token refresh, logout and the
@@ -39,6 +42,8 @@ type Service struct {
 	log     *slog.Logger
 	obs     Observer
 	now     func() time.Time
+	rec     RecoveryStore
+	mail    MailComposer
 
 	// The audit log (audit.go) and administration (manage.go).
 	auditOn  bool
@@ -56,6 +61,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	Observer Observer
 	Now      func() time.Time
+	// Recovery and Mail enable email verification, password reset and
+	// change; without them those operations fail.
+	Recovery RecoveryStore
+	Mail     MailComposer
 	// Audit, when not nil, turns the audit log on: events of state
 	// changes are committed with them, the others go to this queue.
 	Audit AuditQueue
@@ -77,6 +86,7 @@ func NewService(cfg Config, d Deps) *Service {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now,
+		rec: d.Recovery, mail: d.Mail,
 		auditOn: d.Audit != nil, auditQ: d.Audit, admin: d.Admin, auditLog: d.AuditLog}
 }
 
@@ -137,6 +147,7 @@ func (s *Service) register(ctx context.Context, r Registration, event string) (U
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
 	s.event(ctx, event, slog.Int64("user_id", u.ID))
+	s.sendVerification(ctx, u)
 	return u, nil
 }
 
@@ -231,6 +242,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		s.event(ctx, "user.login_failed", slog.String("reason", "account_disabled"), slog.String("email", MaskEmail(norm)), slog.Int64("user_id", u.ID))
 		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": "account_disabled"})
 		return Tokens{}, ErrAccountDisabled
+	}
+	if err := s.checkVerified(ctx, u); err != nil {
+		return Tokens{}, err
 	}
 	t, err := s.startSession(ctx, u, c)
 	if err != nil {

@@ -37,16 +37,6 @@ func (s *Store) auditStore() (auth.AuditStore, error) {
 	return a, nil
 }
 
-// Clear calls the lockout store's Clear through the breaker.
-func (s *Store) Clear(ctx context.Context, exact, prefix string) error {
-	if s.lock == nil {
-		return errNoLockout
-	}
-	return exec(ctx, s, "lockout_clear", func(ctx context.Context) error {
-		return s.lock.Clear(ctx, exact, prefix)
-	})
-}
-
 // Locked calls the lockout store's Locked through the breaker.
 func (s *Store) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	if s.lock == nil {

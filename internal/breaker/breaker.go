@@ -335,7 +335,11 @@ func call[T any](ctx context.Context, s *Store, op string, fn func(context.Conte
 		s.obs.DBCall(op, d, OutcomeDomain)
 		return r.v, r.err
 	default:
-		done(r.err)
+		if isBackground(ctx) {
+			done(fmt.Errorf("%w: %w", errNotCounted, r.err))
+		} else {
+			done(r.err)
+		}
 		s.obs.DBCall(op, d, OutcomeFailure)
 		return zero, &auth.RetryError{Kind: auth.ErrUnavailable, RetryAfter: s.failureRetryAfter(), Cause: fmt.Errorf("%s: %w", op, r.err)}
 	}

@@ -107,6 +107,10 @@ func (f *fakeStore) Succeed(ctx context.Context, _ string, _ bool) error {
 	return f.hit(ctx, "Succeed")
 }
 
+func (f *fakeStore) Clear(ctx context.Context, _, _ string) error {
+	return f.hit(ctx, "Clear")
+}
+
 // recorder is an Observer that remembers everything.
 type recorder struct {
 	mu     sync.Mutex

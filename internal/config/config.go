@@ -156,7 +156,42 @@ type Config struct {
 	// LogFileMaxAgeDays is how many days rotated files are kept; 0 keeps them
 	// regardless of age. Extension.
 	LogFileMaxAgeDays int `env:"AUTH_LOG_FILE_MAX_AGE_DAYS" envDefault:"28"`
+
+	// SMTPURL is smtp://user:pass@host:587 (STARTTLS required),
+	// smtps://…:465 (implicit TLS) or smtp+plain://host:port (no TLS,
+	// development only). Empty in development writes .eml files to MailDir.
+	SMTPURL SecretURL `env:"AUTH_SMTP_URL"`
+	// MailFrom is the From header of every email.
+	MailFrom string `env:"AUTH_MAIL_FROM" envDefault:"authserve <no-reply@localhost>"`
+	// MailDir receives each email as an .eml file when there is no SMTP
+	// server (development only).
+	MailDir string `env:"AUTH_MAIL_DIR" envDefault:"mail"`
+	// MailTemplatesDir overrides the built-in templates, file by file.
+	MailTemplatesDir string `env:"AUTH_MAIL_TEMPLATES_DIR"`
+	// AppURL is the base of the links in emails.
+	AppURL string `env:"AUTH_APP_URL" envDefault:"http://localhost:8080"`
+	// EmailVerification is off, optional or required.
+	EmailVerification string `env:"AUTH_EMAIL_VERIFICATION" envDefault:"optional"`
+	// VerifyTokenTTL is the lifetime of an email-verification token.
+	VerifyTokenTTL time.Duration `env:"AUTH_VERIFY_TOKEN_TTL" envDefault:"24h"`
+	// ResetTokenTTL is the lifetime of a password-reset token.
+	ResetTokenTTL time.Duration `env:"AUTH_RESET_TOKEN_TTL" envDefault:"30m"`
+	// MailCooldown is the least time between two emails of one kind to one
+	// account.
+	MailCooldown time.Duration `env:"AUTH_MAIL_COOLDOWN" envDefault:"60s"`
+	// MailMaxAttempts bounds delivery attempts of one email before it is
+	// marked failed. Extension.
+	MailMaxAttempts int `env:"AUTH_MAIL_MAX_ATTEMPTS" envDefault:"10"`
+	// MailRetryBase is the wait after a first failed delivery, doubled
+	// after each further one (at most an hour). Extension.
+	MailRetryBase time.Duration `env:"AUTH_MAIL_RETRY_BASE" envDefault:"30s"`
 }
+
+// Default values that production refuses.
+const (
+	defaultMailFrom = "authserve <no-reply@localhost>"
+	defaultAppURL   = "http://localhost:8080"
+)
 
 // Environments accepted by AUTH_ENV.
 const (

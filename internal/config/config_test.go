@@ -64,7 +64,35 @@ func defaults() Config {
 		LogFileMaxSizeMB:        100,
 		LogFileMaxBackups:       5,
 		LogFileMaxAgeDays:       28,
+		MailFrom:                "authserve <no-reply@localhost>",
+		MailDir:                 "mail",
+		AppURL:                  "http://localhost:8080",
+		EmailVerification:       "optional",
+		VerifyTokenTTL:          24 * time.Hour,
+		ResetTokenTTL:           30 * time.Minute,
+		MailCooldown:            time.Minute,
+		MailMaxAttempts:         10,
+		MailRetryBase:           30 * time.Second,
 	}
+}
+
+// prodMail are mail settings production accepts, merged into other
+// variables by withProdMail.
+var prodMail = map[string]string{
+	"AUTH_SMTP_URL":  "smtps://mailer:secret@smtp.example.com:465",
+	"AUTH_MAIL_FROM": "Example <no-reply@example.com>",
+	"AUTH_APP_URL":   "https://app.example.com",
+}
+
+func withProdMail(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range prodMail {
+		out[k] = v
+	}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 const secret32 = "0123456789abcdef0123456789abcdef"
@@ -95,8 +123,19 @@ func TestLoadParsesEachVariable(t *testing.T) {
 		env  map[string]string
 		want func(c *Config)
 	}{
-		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32},
-			func(c *Config) { c.Env = "production"; c.JWTSecret = secret32 }},
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32}),
+			func(c *Config) {
+				c.Env = "production"
+				c.JWTSecret = secret32
+				c.SMTPURL = SecretURL(prodMail["AUTH_SMTP_URL"])
+				c.MailFrom = prodMail["AUTH_MAIL_FROM"]
+				c.AppURL = prodMail["AUTH_APP_URL"]
+			}},
+		{map[string]string{"AUTH_SMTP_URL": "smtp+plain://127.0.0.1:1025"}, func(c *Config) { c.SMTPURL = "smtp+plain://127.0.0.1:1025" }},
+		{map[string]string{"AUTH_EMAIL_VERIFICATION": "Required"}, func(c *Config) { c.EmailVerification = "required" }},
+		{map[string]string{"AUTH_MAIL_COOLDOWN": "0"}, func(c *Config) { c.MailCooldown = 0 }},
+		{map[string]string{"AUTH_RESET_TOKEN_TTL": "1h"}, func(c *Config) { c.ResetTokenTTL = time.Hour }},
+		{map[string]string{"AUTH_MAIL_TEMPLATES_DIR": "/etc/authserve/mail"}, func(c *Config) { c.MailTemplatesDir = "/etc/authserve/mail" }},
 		{map[string]string{"AUTH_ENV": "Development"}, func(c *Config) {}},
 		{map[string]string{"AUTH_ADDR": "127.0.0.1:9000"}, func(c *Config) { c.Addr = "127.0.0.1:9000" }},
 		{map[string]string{"AUTH_ADDR": ":0"}, func(c *Config) { c.Addr = ":0" }},
@@ -270,10 +309,32 @@ func TestLoadRejects(t *testing.T) {
 		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://app.example.com:0"},
 			`AUTH_CORS_ALLOWED_ORIGINS: "https://app.example.com:0": port out of range`},
 		// The production rules.
-		{map[string]string{"AUTH_ENV": "production"},
+		{withProdMail(map[string]string{"AUTH_ENV": "production"}),
 			`AUTH_JWT_SECRET: AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE`},
-		{map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9"},
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9"}),
 			`AUTH_BCRYPT_COST: 9 is below 10, the minimum with AUTH_ENV=production`},
+		// Production's mail rules, one variable at a time.
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_SMTP_URL": ""}),
+			`AUTH_SMTP_URL: AUTH_ENV=production needs an SMTP server: set AUTH_SMTP_URL (smtp:// with STARTTLS or smtps://)`},
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_SMTP_URL": "smtp+plain://mail.internal:25"}),
+			`AUTH_SMTP_URL: smtp+plain (no TLS) is for development peers only; use smtp:// (STARTTLS) or smtps:// with AUTH_ENV=production`},
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_MAIL_FROM": ""}),
+			`AUTH_MAIL_FROM: AUTH_ENV=production needs AUTH_MAIL_FROM set to your own sender address`},
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_APP_URL": ""}),
+			`AUTH_APP_URL: AUTH_ENV=production needs AUTH_APP_URL set to the application that opens the email links`},
+		// Mail settings in any environment; the SMTP URL's password is
+		// never quoted.
+		{map[string]string{"AUTH_SMTP_URL": "imap://user:hunter2@mail.example.com"}, `AUTH_SMTP_URL: unknown scheme "imap" (want smtp, smtps or smtp+plain)`},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://user:hunter2@:587"}, `AUTH_SMTP_URL: no host (want e.g. smtp://user:pass@mail.example.com:587)`},
+		{map[string]string{"AUTH_SMTP_URL": "smtps://user:hunter2@mail.example.com:99999"}, `AUTH_SMTP_URL: port out of range`},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://user:hunter2@mail.example.com/x?y=1"}, `AUTH_SMTP_URL: no path, query or fragment allowed`},
+		{map[string]string{"AUTH_SMTP_URL": "smtp://user:hunter2@mail example.com"}, `AUTH_SMTP_URL: not a valid URL (want smtp://user:pass@host:587, smtps://…:465 or smtp+plain://host:port)`},
+		{map[string]string{"AUTH_MAIL_FROM": "not an address"}, `AUTH_MAIL_FROM: "not an address" is not an address (want e.g. Example <no-reply@example.com>)`},
+		{map[string]string{"AUTH_APP_URL": "app.example.com"}, `AUTH_APP_URL: "app.example.com" is not an http(s) URL (want e.g. https://app.example.com)`},
+		{map[string]string{"AUTH_APP_URL": "https://app.example.com/#x"}, `AUTH_APP_URL: "https://app.example.com/#x": no query or fragment allowed (the links add a path and the token fragment)`},
+		{map[string]string{"AUTH_EMAIL_VERIFICATION": "sometimes"}, `AUTH_EMAIL_VERIFICATION: unknown verification mode "sometimes" (want off, optional or required)`},
+		{map[string]string{"AUTH_RESET_TOKEN_TTL": "0s"}, `AUTH_RESET_TOKEN_TTL: must be greater than 0 (got 0s)`},
+		{map[string]string{"AUTH_MAIL_COOLDOWN": "-1s"}, `AUTH_MAIL_COOLDOWN: must not be negative (got -1s)`},
 		// Several bad variables: one line, in .env.example order.
 		{map[string]string{"AUTH_LOG_LEVEL": "loud", "AUTH_BCRYPT_COST": "99", "AUTH_ADDR": "x"},
 			`AUTH_ADDR: "x" is not host:port (want e.g. :8080 or 127.0.0.1:8080); AUTH_BCRYPT_COST: 99 is outside 4..31; ` +

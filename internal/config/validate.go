@@ -55,6 +55,7 @@ var normalisers = map[string]func(string) (string, error){
 	"AUTH_TRUSTED_PROXIES":      eachOf(normaliseNetwork),
 	"AUTH_CORS_ALLOWED_ORIGINS": eachOf(normaliseOrigin),
 	"AUTH_JWT_VERIFY_KEY_FILES": eachOf(func(s string) (string, error) { return s, nil }),
+	"AUTH_EMAIL_VERIFICATION":   oneOf("verification mode", "off", "optional", "required"),
 }
 
 // oneOf accepts the given words, in any case, and gives them in lower case.
@@ -157,6 +158,9 @@ func validate(c *Config, ps *problems) {
 		"AUTH_HASH_QUEUE_TIMEOUT":       c.HashQueueTimeout,
 		"AUTH_LOCKOUT_DURATION":         c.LockoutDuration,
 		"AUTH_AUDIT_RETENTION":          c.AuditRetention,
+		"AUTH_VERIFY_TOKEN_TTL":         c.VerifyTokenTTL,
+		"AUTH_RESET_TOKEN_TTL":          c.ResetTokenTTL,
+		"AUTH_MAIL_RETRY_BASE":          c.MailRetryBase,
 	}
 	for key, d := range positive {
 		if d <= 0 {
@@ -168,6 +172,7 @@ func validate(c *Config, ps *problems) {
 		"AUTH_DB_CONN_MAX_LIFETIME":   c.DBConnMaxLifetime,
 		"AUTH_DB_CONN_MAX_IDLE_TIME":  c.DBConnMaxIdleTime,
 		"AUTH_REFRESH_REUSE_INTERVAL": c.RefreshReuseInterval,
+		"AUTH_MAIL_COOLDOWN":          c.MailCooldown,
 	}
 	for key, d := range nonNegative {
 		if d < 0 {
@@ -195,6 +200,7 @@ func validate(c *Config, ps *problems) {
 		{"AUTH_LOG_FILE_MAX_SIZE_MB", c.LogFileMaxSizeMB, 1, -1, ""},
 		{"AUTH_LOG_FILE_MAX_BACKUPS", c.LogFileMaxBackups, 0, -1, "0 = keep all"},
 		{"AUTH_LOG_FILE_MAX_AGE_DAYS", c.LogFileMaxAgeDays, 0, -1, "0 = keep regardless of age"},
+		{"AUTH_MAIL_MAX_ATTEMPTS", c.MailMaxAttempts, 1, 100, ""},
 	}
 	for _, r := range ranges {
 		ps.check(r.key, checkRange(r.n, r.min, r.max, r.meaning))
@@ -216,6 +222,8 @@ func validate(c *Config, ps *problems) {
 		ps.add("AUTH_JWT_SECRET", errors.New("set together with AUTH_JWT_PRIVATE_KEY_FILE: choose one (HS256 secret or private key)"))
 	}
 
+	validateMail(c, ps)
+
 	if c.IsProduction() {
 		if c.JWTSecret == "" && c.JWTPrivateKeyFile == "" {
 			ps.add("AUTH_JWT_SECRET", errors.New("AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE"))
@@ -223,6 +231,7 @@ func validate(c *Config, ps *problems) {
 		if c.BcryptCost < 10 {
 			ps.add("AUTH_BCRYPT_COST", fmt.Errorf("%d is below 10, the minimum with AUTH_ENV=production", c.BcryptCost))
 		}
+		productionMail(c, ps)
 	}
 }
 

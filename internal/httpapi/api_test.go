@@ -493,7 +493,7 @@ func wantJSON(want string) func(*testing.T, response) {
 // checkUser asserts the contract's user shape.
 func checkUser(t *testing.T, u map[string]any, email string) {
 	t.Helper()
-	wantKeys := []string{"id", "email", "first_name", "last_name", "is_active", "created_at", "updated_at"}
+	wantKeys := []string{"id", "email", "first_name", "last_name", "is_active", "email_verified", "created_at", "updated_at"}
 	if len(u) != len(wantKeys) {
 		t.Errorf("user has keys %v, want exactly %v", keysOf(u), wantKeys)
 	}

@@ -49,13 +49,15 @@ type refreshTokenInput struct {
 
 // user is an account as the API shows it: never a password or hash.
 type user struct {
-	ID        int64     `json:"id" doc:"The account's id." example:"42"`
-	Email     string    `json:"email" doc:"The normalised (lower case) email." example:"alice@example.com"`
-	FirstName *string   `json:"first_name" doc:"null when not given." example:"Alice"`
-	LastName  *string   `json:"last_name" doc:"null when not given." example:"Liddell"`
-	IsActive  bool      `json:"is_active" doc:"false when the account is disabled." example:"true"`
-	CreatedAt time.Time `json:"created_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
-	UpdatedAt time.Time `json:"updated_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
+	ID        int64   `json:"id" doc:"The account's id." example:"42"`
+	Email     string  `json:"email" doc:"The normalised (lower case) email." example:"alice@example.com"`
+	FirstName *string `json:"first_name" doc:"null when not given." example:"Alice"`
+	LastName  *string `json:"last_name" doc:"null when not given." example:"Liddell"`
+	IsActive  bool    `json:"is_active" doc:"false when the account is disabled." example:"true"`
+	// EmailVerified is CONTRACT section 8's addition to the user shape.
+	EmailVerified bool      `json:"email_verified" doc:"true once the owner opened a verification link, reset the password by email, or an administrator verified the address." example:"false"`
+	CreatedAt     time.Time `json:"created_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
+	UpdatedAt     time.Time `json:"updated_at" doc:"RFC 3339, UTC." example:"2026-11-28T14:03:13Z"`
 }
 
 type userOutput struct {
@@ -64,13 +66,14 @@ type userOutput struct {
 
 func userFrom(u auth.User) user {
 	return user{
-		ID:        u.ID,
-		Email:     u.Email,
-		FirstName: optional(u.FirstName),
-		LastName:  optional(u.LastName),
-		IsActive:  u.IsActive,
-		CreatedAt: u.CreatedAt.UTC(),
-		UpdatedAt: u.UpdatedAt.UTC(),
+		ID:            u.ID,
+		Email:         u.Email,
+		FirstName:     optional(u.FirstName),
+		LastName:      optional(u.LastName),
+		IsActive:      u.IsActive,
+		EmailVerified: u.EmailVerified,
+		CreatedAt:     u.CreatedAt.UTC(),
+		UpdatedAt:     u.UpdatedAt.UTC(),
 	}
 }
 

@@ -24,6 +24,7 @@ const (
 	CodeMissingToken       = codeMissingToken
 	CodeInvalidToken       = codeInvalidToken
 	CodeUserNotFound       = codeUserNotFound
+	CodeAccountDisabled    = codeAccountDisabled
 	CodeNotFound           = codeNotFound
 	CodeUserAlreadyExists  = codeUserAlreadyExists
 	CodeValidationFailed   = codeValidationFailed

@@ -86,8 +86,14 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 	bearer := []string{codeMissingToken, codeInvalidToken, codeTokenExpired, codeUserNotFound,
 		codeInternalError, codeDatabaseError, codeServiceUnavailable}
 	want := map[string][]string{
-		"POST /api/auth/register":        append(slices.Clone(post), codeUserAlreadyExists, codeOverloaded),
-		"POST /api/auth/login":           append(slices.Clone(post), codeInvalidCredentials, codeAccountDisabled, codeAccountLocked, codeOverloaded),
+		"POST /api/auth/register":            append(slices.Clone(post), codeUserAlreadyExists, codeOverloaded),
+		"POST /api/auth/login":               append(slices.Clone(post), codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded),
+		"POST /api/auth/email/verify":        append(slices.Clone(post), codeInvalidLinkToken),
+		"POST /api/auth/email/verify/resend": post,
+		"POST /api/auth/password/forgot":     post,
+		"POST /api/auth/password/reset":      append(slices.Clone(post), codeInvalidLinkToken, codeOverloaded),
+		"POST /api/auth/password/change": append(slices.Clone(post), codeMissingToken, codeInvalidToken, codeTokenExpired,
+			codeUserNotFound, codeInvalidCredentials, codeAccountLocked, codeOverloaded),
 		"POST /api/auth/refresh":         append(slices.Clone(post), codeInvalidToken, codeTokenExpired, codeRefreshTokenReused, codeAccountDisabled),
 		"POST /api/auth/logout":          post,
 		"GET /api/auth/me":               bearer,

@@ -63,6 +63,8 @@ const (
 	codeDatabaseError        = "database_error"
 	codeServiceUnavailable   = "service_unavailable"
 	codeOverloaded           = "overloaded"
+	codeInvalidLinkToken     = "invalid_link_token"
+	codeEmailNotVerified     = "email_not_verified"
 )
 
 // problemKind is the fixed part of a problem: everything but the request
@@ -99,6 +101,8 @@ var catalogue = []problemKind{
 	{codeDatabaseError, http.StatusInternalServerError, "Database error", "A database error occurred; it was logged with this request's id."},
 	{codeServiceUnavailable, http.StatusServiceUnavailable, "Service unavailable", "The service is temporarily unavailable; retry after the number of seconds in Retry-After."},
 	{codeOverloaded, http.StatusServiceUnavailable, "Overloaded", "The server is busy; retry after the number of seconds in Retry-After."},
+	{codeInvalidLinkToken, http.StatusBadRequest, "Invalid link token", "This link is invalid, has expired or was already used; ask for a new one."},
+	{codeEmailNotVerified, http.StatusForbidden, "Email not verified", "This account's email address is not verified yet; open the link in the verification email, or ask for a new one."},
 }
 
 // kinds indexes the catalogue by code.
@@ -245,6 +249,10 @@ func problemFor(ctx context.Context, err error) *problem {
 		return newProblem(ctx, codeRefreshTokenReused).withHeader("WWW-Authenticate", wwwAuthReusedToken)
 	case errors.Is(err, auth.ErrAccountDisabled):
 		return newProblem(ctx, codeAccountDisabled)
+	case errors.Is(err, auth.ErrInvalidLinkToken):
+		return newProblem(ctx, codeInvalidLinkToken)
+	case errors.Is(err, auth.ErrEmailNotVerified):
+		return newProblem(ctx, codeEmailNotVerified)
 	case errors.Is(err, auth.ErrUserNotFound):
 		return newProblem(ctx, codeUserNotFound)
 	case errors.Is(err, auth.ErrNotFound):

@@ -161,7 +161,9 @@ func TestCatalogueMatchesContract(t *testing.T) {
 	want := "malformed_request 400, invalid_credentials 401, missing_token 401, invalid_token 401, token_expired 401, " +
 		"refresh_token_reused 401, account_disabled 403, user_not_found 404, not_found 404, method_not_allowed 405, " +
 		"user_already_exists 409, payload_too_large 413, unsupported_media_type 415, validation_failed 422, " +
-		"rate_limited 429, account_locked 429, internal_error 500, database_error 500, service_unavailable 503, overloaded 503"
+		"rate_limited 429, account_locked 429, internal_error 500, database_error 500, service_unavailable 503, overloaded 503, " +
+		// Section 8.
+		"invalid_link_token 400, email_not_verified 403"
 	var got []string
 	for _, k := range catalogue {
 		got = append(got, fmt.Sprintf("%s %d", k.code, k.status))

@@ -55,7 +55,7 @@ func (s *server) routes() {
 		Summary:      "Log in",
 		Description:  "Exchanges an email and password for an access token and a refresh token, starting a login session. A wrong password and an unknown email fail alike. Repeated failures for one email lock it for that client address (429 account_locked).",
 		RequestBody:  jsonBody("The account's credentials.", loginExample),
-		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeAccountLocked, codeOverloaded),
+		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded),
 		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleLogin(svc))
 
@@ -128,6 +128,8 @@ func (s *server) routes() {
 		Description: "Metrics in the Prometheus text format: requests per route and status, authentication events, database calls and the circuit breaker. 404 when metrics are disabled.",
 		Responses:   s.metricsResponses(),
 	}, handleMetrics(s.metrics))
+
+	s.recoveryRoutes(bearer, authenticated)
 
 	s.documentStatic()
 }

@@ -4,20 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/fallback"
 )
-
-// The administrator's side of the lockout: Clear (unlock) and Locked, on
-// a key and on the keys with a prefix (an email's per-address keys are
-// "pair:<email>|<address>", their prefix "pair:<email>|").
 
 // group is the part of a key up to and including its last '|' (the
 // domain's "pair:EMAIL|ADDRESS" keys group by email, and an email may
@@ -29,85 +24,92 @@ func group(key string) string {
 	return ""
 }
 
-// groupKey is the Redis set that lists the stored keys of a group. Keys
-// are stored hashed, so a prefix cannot be found by a pattern; Fail adds
-// every key it counts a failure on to its group's set, which expires with
-// the newest of them. (Only failures make lasting state: a key with
-// reservations alone is never locked.)
+// groupKey is the Redis set listing the stored keys of a group. Keys are
+// stored hashed, so a prefix cannot be found by scanning: each failure
+// records its key in its group's set instead, which expires with the
+// locks it lists.
 func (r *Redis) groupKey(g string) string {
 	sum := sha256.Sum256([]byte(g))
 	return r.prefix + "group:" + hex.EncodeToString(sum[:])
 }
 
-// index records key in its group's set, after a failure.
+// index records key in its group's set after a failure.
 func (r *Redis) index(ctx context.Context, key string, lockFor time.Duration) error {
 	g := group(key)
 	if g == "" {
 		return nil
 	}
-	set := r.groupKey(g)
-	// Two commands on one key: one slot, so a Redis Cluster takes the
-	// transaction as it is.
-	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SAdd(ctx, set, r.key(key))
-		p.PExpire(ctx, set, time.Duration(millis(lockFor))*time.Millisecond)
-		return nil
-	})
+	gk := r.groupKey(g)
+	pipe := r.client.Pipeline()
+	pipe.SAdd(ctx, gk, r.key(key))
+	pipe.PExpire(ctx, gk, time.Duration(millis(lockFor))*time.Millisecond)
+	_, err := pipe.Exec(ctx)
 	return err
 }
 
-// stored returns the stored names of exact and of the keys of the group
-// prefix names, and the group's set. A prefix must be a whole group.
-func (r *Redis) stored(ctx context.Context, exact, prefix string) (names []string, set string, err error) {
-	if exact != "" {
-		names = append(names, r.key(exact))
-	}
-	if prefix == "" {
-		return names, "", nil
-	}
-	if group(prefix) != prefix {
-		return nil, "", fmt.Errorf("redis lockout: prefix %q does not end with '|'", prefix)
-	}
-	set = r.groupKey(prefix)
-	members, err := r.client.SMembers(ctx, set).Result()
-	if err != nil {
-		return nil, "", err
-	}
-	return append(names, members...), set, nil
-}
-
-// Clear implements auth.Lockout. Each key is deleted on its own: in a
-// Redis Cluster a group's keys live in different slots.
+// Clear implements auth.Lockout. A prefix clears the keys of the group it
+// names, so it must end with '|' (as the domain's do); the keys are
+// deleted one by one, so that none need share a hash slot.
 func (r *Redis) Clear(ctx context.Context, exact, prefix string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
 	defer cancel()
-	names, set, err := r.stored(ctx, exact, prefix)
-	if err == nil && set != "" {
-		names = append(names, set)
+	var keys []string
+	if exact != "" {
+		keys = append(keys, r.key(exact))
 	}
-	for _, n := range names {
-		if err != nil {
-			break
+	if prefix != "" {
+		if group(prefix) != prefix {
+			return fmt.Errorf("redis lockout clear: prefix %q does not end its group with '|'", prefix)
 		}
-		err = r.client.Del(ctx, n).Err()
+		gk := r.groupKey(prefix)
+		members, err := r.client.SMembers(ctx, gk).Result()
+		if err != nil {
+			return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
+		}
+		keys = append(append(keys, members...), gk)
 	}
-	if err != nil {
-		return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
+	for _, k := range keys {
+		if err := r.client.Del(ctx, k).Err(); err != nil {
+			return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
+		}
 	}
 	return nil
 }
 
-// Locked implements auth.Lockout.
+// Clear implements auth.Lockout: the fallback's counts (from outages) are
+// cleared in any case, the primary's while it answers; when it does not,
+// the switch treats that like any other failure, and what Redis still
+// holds expires on its own.
+func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error {
+	errF := f.fallback.Clear(ctx, exact, prefix)
+	_, errP := fallback.Do(ctx, f.sw,
+		func() (struct{}, error) { return struct{}{}, f.primary.Clear(ctx, exact, prefix) },
+		func() (struct{}, error) { return struct{}{}, nil })
+	return errors.Join(errP, errF)
+}
+
+// Locked implements auth.Lockout: the exact key and the keys of the group
+// prefix names (which must end with '|', as for Clear).
 func (r *Redis) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
 	defer cancel()
-	names, _, err := r.stored(ctx, exact, prefix)
-	if err != nil {
-		return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
+	var keys []string
+	if exact != "" {
+		keys = append(keys, r.key(exact))
+	}
+	if prefix != "" {
+		if group(prefix) != prefix {
+			return false, fmt.Errorf("redis lockout locked: prefix %q does not end its group with '|'", prefix)
+		}
+		members, err := r.client.SMembers(ctx, r.groupKey(prefix)).Result()
+		if err != nil {
+			return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
+		}
+		keys = append(keys, members...)
 	}
 	ms := now.UnixMilli()
-	for _, n := range names {
-		v, err := r.client.HMGet(ctx, n, "l", "e").Result()
+	for _, k := range keys {
+		v, err := r.client.HMGet(ctx, k, "l", "e").Result()
 		if err != nil {
 			return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
 		}
@@ -122,16 +124,6 @@ func redisInt(v any) int64 {
 	s, _ := v.(string)
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
-}
-
-// Clear implements auth.Lockout: both sides, since either may hold locks
-// (the fallback's from an outage of the primary). A primary that fails
-// is an error: its locks would outlive the unlock.
-func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error {
-	if err := f.fallback.Clear(ctx, exact, prefix); err != nil {
-		return err
-	}
-	return f.primary.Clear(ctx, exact, prefix)
 }
 
 // Locked implements auth.Lockout: locked on either side. A primary that

@@ -50,6 +50,14 @@ func (s *switchable) Succeed(ctx context.Context, key string, reset bool) error 
 	return s.inner.Succeed(ctx, key, reset)
 }
 
+func (s *switchable) Clear(ctx context.Context, exact, prefix string) error {
+	s.calls.Add(1)
+	if s.fail.Load() {
+		return errDown
+	}
+	return s.inner.Clear(ctx, exact, prefix)
+}
+
 const (
 	downMsg = "lockout falling back to the database"
 	upMsg   = "lockout recovered"

@@ -42,6 +42,7 @@ func Run(t *testing.T, newLockout func(t *testing.T) auth.Lockout) {
 		{"SucceedOnUnknownKey", testSucceedUnknown},
 		{"ParallelReserve", testParallelReserve},
 		{"ParallelFailLocksOnce", testParallelFail},
+		{"Clear", testClear},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

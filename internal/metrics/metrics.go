@@ -46,6 +46,14 @@ var authEvents = []string{
 	"token.refreshed",
 	"token.reuse_detected",
 	"user.logged_out",
+	// Section 8: email verification, password reset and change.
+	"email.queued",
+	"email.sent",
+	"email.failed",
+	"user.email_verified",
+	"password.reset_requested",
+	"password.reset",
+	"password.changed",
 }
 
 // Bucket layouts, in seconds.

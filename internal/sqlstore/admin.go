@@ -27,6 +27,7 @@ WHERE id > ? AND email LIKE ? ESCAPE '!' ORDER BY id LIMIT ?`
 	// name flag of 0, keeps the column as it is.
 	qUpdateUser = `UPDATE users SET
 is_active = COALESCE(?, is_active),
+email_verified = COALESCE(?, email_verified),
 first_name = CASE WHEN ? = 1 THEN ? ELSE first_name END,
 last_name = CASE WHEN ? = 1 THEN ? ELSE last_name END,
 updated_at = ?
@@ -37,10 +38,9 @@ WHERE id = ?`
 	qTouchAdminKey  = `UPDATE admin_keys SET last_used_at = ? WHERE name = ? AND (last_used_at IS NULL OR last_used_at < ?)`
 	qListAdminKeys  = `SELECT name, key_hash, created_at, last_used_at FROM admin_keys ORDER BY name`
 	qDeleteAdminKey = `DELETE FROM admin_keys WHERE name = ?`
-	// qClearAttempts and qLockedAttempts select a key and the keys with a
-	// prefix (a LIKE pattern; one that matches nothing when there is no
-	// prefix: the domain never makes the empty key).
-	qClearAttempts     = `DELETE FROM login_attempts WHERE attempt_key = ? OR attempt_key LIKE ? ESCAPE '!'`
+	// qLockedAttempts selects a key and the keys with a prefix (a LIKE
+	// pattern; one that matches nothing when there is no prefix: the
+	// domain never makes the empty key), as Clear does (lockout_clear.go).
 	qLockedAttempts    = `SELECT COUNT(*) FROM login_attempts WHERE (attempt_key = ? OR attempt_key LIKE ? ESCAPE '!') AND locked_until > ?`
 	likeEscape         = "!"
 	likeEscapedChars   = "!%_"
@@ -96,9 +96,12 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, p auth.UserPatch, now 
 	if err != nil {
 		return auth.User{}, 0, s.wrap("update user", err)
 	}
-	var active any
+	var active, verified any
 	if p.IsActive != nil {
 		active = *p.IsActive
+	}
+	if p.EmailVerified != nil {
+		verified = *p.EmailVerified
 	}
 	setFirst, setLast := 0, 0
 	if p.FirstName != nil {
@@ -119,7 +122,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, p auth.UserPatch, now 
 	var revoked int
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		revoked = 0
-		res, err := tx.StmtContext(ctx, q.updateUser).ExecContext(ctx, active, setFirst, first, setLast, last, t, id)
+		res, err := tx.StmtContext(ctx, q.updateUser).ExecContext(ctx, active, verified, setFirst, first, setLast, last, t, id)
 		if err != nil {
 			return err
 		}
@@ -257,9 +260,9 @@ func (s *Store) DeleteAdminKey(ctx context.Context, name string) error {
 }
 
 // keyArgs are the arguments that select the key exact and the keys that
-// begin with prefix in qClearAttempts and qLockedAttempts. A key longer
-// than the key column is stored hashed (attemptKey) and is not found by
-// its prefix; an account's email with a client address is far shorter.
+// begin with prefix in qLockedAttempts. A key longer than the key column
+// is stored hashed (attemptKey) and is not found by its prefix; an
+// account's email with a client address is far shorter.
 func (s *Store) keyArgs(exact, prefix string) []any {
 	if exact != "" {
 		exact = s.d.attemptKey(exact)
@@ -269,19 +272,6 @@ func (s *Store) keyArgs(exact, prefix string) []any {
 		like = likePrefix(prefix)
 	}
 	return []any{exact, like}
-}
-
-// Clear implements auth.Lockout.
-func (s *Store) Clear(ctx context.Context, exact, prefix string) error {
-	q, err := s.queries(ctx)
-	if err != nil {
-		return s.wrap("clear login attempts", err)
-	}
-	err = s.retry(func() error {
-		_, err := q.clearAttempts.ExecContext(ctx, s.keyArgs(exact, prefix)...)
-		return err
-	})
-	return s.wrap("clear login attempts", err)
 }
 
 // Locked implements auth.Lockout.
@@ -310,7 +300,6 @@ func (s *Store) prepareAdmin(st *statements, prepare func(dst **sql.Stmt, query 
 		prepare(&st.listAudit.byUserEvent, byUserEvent),
 		prepare(&st.listUsersPage, qListUsersPage),
 		prepare(&st.updateUser, qUpdateUser),
-		prepare(&st.clearAttempts, qClearAttempts),
 		prepare(&st.lockedAttempts, qLockedAttempts),
 		prepare(&st.insertAdminKey, qInsertAdminKey),
 		prepare(&st.adminKeyByHash, qAdminKeyByHash),

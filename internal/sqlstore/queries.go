@@ -8,9 +8,9 @@ const (
 	// userColumns is read by scanUser; the names are COALESCEd because a
 	// NULL name is the seed's "no name".
 	userColumns = `id, email, hashed_password, COALESCE(first_name, ''), COALESCE(last_name, ''), ` +
-		`is_active, created_at, updated_at`
+		`is_active, email_verified, created_at, updated_at`
 	userColumnsU = `u.id, u.email, u.hashed_password, COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` +
-		`u.is_active, u.created_at, u.updated_at`
+		`u.is_active, u.email_verified, u.created_at, u.updated_at`
 
 	// sessionColumns is read by scanSession.
 	sessionColumns  = `id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent`

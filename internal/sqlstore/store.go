@@ -213,9 +213,12 @@ type statements struct {
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
 
 	// The audit log and administration (audit.go, admin.go).
-	insertAudit, pruneAudit, listUsersPage, updateUser, clearAttempts, lockedAttempts,
+	insertAudit, pruneAudit, listUsersPage, updateUser, lockedAttempts,
 	insertAdminKey, adminKeyByHash, touchAdminKey, listAdminKeys, deleteAdminKey *sql.Stmt
 	listAudit auditListQueries
+	// rec are the statements of email verification, password reset and
+	// the outbox (recovery.go).
+	rec recoveryStatements
 }
 
 // queries returns the prepared statements, preparing them on first use.
@@ -271,6 +274,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.deleteAttempt, qDeleteAttempt),
 		prepare(&st.pruneAttempts, qPruneAttempts),
 		s.prepareAdmin(st, prepare),
+		s.prepareRecovery(prepare, &st.rec),
 	)
 	if err != nil {
 		for _, stmt := range all {
@@ -296,10 +300,13 @@ func (s *Store) resetStatements() {
 		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
-		st.insertAudit, st.pruneAudit, st.listUsersPage, st.updateUser, st.clearAttempts, st.lockedAttempts,
+		st.insertAudit, st.pruneAudit, st.listUsersPage, st.updateUser, st.lockedAttempts,
 		st.insertAdminKey, st.adminKeyByHash, st.touchAdminKey, st.listAdminKeys, st.deleteAdminKey,
 		st.listAudit.all, st.listAudit.byUser, st.listAudit.byEvent, st.listAudit.byUserEvent,
 	} {
+		_ = stmt.Close()
+	}
+	for _, stmt := range st.rec.all() {
 		_ = stmt.Close()
 	}
 }

@@ -332,6 +332,10 @@ func testUpdateUser(t *testing.T, s AdminStore) {
 	if err != nil || got.FirstName != "Ann" || got.LastName != "" || !got.IsActive {
 		t.Errorf("UpdateUser(clear last name) = %+v, %v", got, err)
 	}
+	got, _, err = s.UpdateUser(bg, u.ID, auth.UserPatch{EmailVerified: ptr(true)}, now)
+	if err != nil || !got.EmailVerified || got.FirstName != "Ann" {
+		t.Errorf("UpdateUser(email_verified) = %+v, %v", got, err)
+	}
 	// A patch that changes nothing still finds the account.
 	if _, _, err := s.UpdateUser(bg, u.ID, auth.UserPatch{}, now); err != nil {
 		t.Errorf("UpdateUser(empty) = %v", err)
