@@ -28,7 +28,7 @@ VULNDB_DIR ?= $(CURDIR)/bin/vulndb-$(VULNDB_VERSION)
 COVER_MIN ?= 80
 FUZZTIME ?= 30s
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi tidy vulncheck check ci
+.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi openapi-lint diagrams diagrams-check tidy vulncheck check ci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -76,8 +76,18 @@ loadbench: ## the README's load figures: bench/load.sh (fresh servers, authbench
 fuzz: ## run every fuzz target for FUZZTIME (30s)
 	bash .ci/fuzz $(FUZZTIME)
 
-openapi: ## regenerate the OpenAPI golden file
+openapi: ## regenerate the OpenAPI golden files (3.1 and its 3.0 downgrade)
 	$(GO) test ./internal/httpapi -run TestOpenAPIGolden -update
+
+openapi-lint: ## lint both OpenAPI documents with the pinned Redocly CLI (no errors, no warnings)
+	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json
+
+diagrams: ## regenerate docs/design/schema.puml from the migrations and render every diagram to SVG
+	$(GO) test ./internal/design -run TestSchemaDiagram -update
+	bash .ci/diagrams
+
+diagrams-check: ## re-render every diagram and fail if a committed SVG differs from its source's rendering
+	bash .ci/diagrams --check
 
 tidy: ## tidy go.mod
 	$(GO) mod tidy
@@ -96,3 +106,11 @@ check: lint vulncheck test-race ## what CI checks, quickly
 
 ci: ## the full CI script (starts services, race, coverage, fuzz, smoke)
 	bash .ci/run
+
+.PHONY: services test-scaleout
+services: ## start PgBouncer (transaction pooling, :6432) and a Redis Cluster (:7000-7002) for the scale-out tests
+	bash .ci/services
+
+test-scaleout: ## the PostgreSQL and Redis tests again through PgBouncer and on the Redis Cluster
+	eval "$$(bash .ci/services)" && AUTH_TEST_POSTGRES_URL='$(PG_URL)' AUTH_TEST_REDIS_URL='$(REDIS_URL)' \
+	  $(GO) test ./internal/sqlstore/ ./internal/lockout/ ./internal/ratelimit/ ./internal/redisconn/ ./cmd/authserve/

@@ -34,18 +34,18 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	switch args[0] {
 	case "up":
 		if err := s.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate up: %w", err)
+			return migrateFailed("migrate up", err)
 		}
 		logger.Info("migrations applied")
 		return s.MigrateStatus(ctx, stdout)
 	case "down":
 		if err := s.MigrateDown(ctx); err != nil {
-			return fmt.Errorf("migrate down: %w", err)
+			return migrateFailed("migrate down", err)
 		}
 		logger.Info("rolled back one migration")
 		return s.MigrateStatus(ctx, stdout)
 	case "status":
-		return s.MigrateStatus(ctx, stdout)
+		return migrateFailed("migrate status", s.MigrateStatus(ctx, stdout))
 	default:
 		return usageError("usage: authserve migrate up|down|status (not %q)", args[0])
 	}
@@ -69,7 +69,7 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 
 // userCommand implements `authserve user …`.
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const help = "usage: authserve user create --email E | show|disable|enable|delete|set-password|verify|unlock EMAIL | list [--limit N]"
+	const help = "usage: authserve user create --email E | show|disable|enable|delete|set-password|verify|unlock|mfa-reset EMAIL | list [--limit N]"
 	if len(args) == 0 {
 		return usageError(help)
 	}
@@ -120,6 +120,15 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		})
 	case "set-password", "verify", "unlock":
 		return recoveryUserCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "mfa-reset":
+		if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprintln(stdout, "usage: authserve user mfa-reset EMAIL\n\nRemoves every second factor, recovery code and pending MFA login of the account:\nits next login takes a password only. For a user who lost both authenticator and recovery codes.")
+			return nil
+		}
+		if len(args) != 2 {
+			return usageError("usage: authserve user mfa-reset EMAIL")
+		}
+		return mfaReset(ctx, args[1], getenv, stdout, stderr)
 	case "show", "disable", "enable", "delete":
 		if len(args) != 2 {
 			return usageError("usage: authserve user %s EMAIL", args[0])

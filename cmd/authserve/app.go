@@ -17,6 +17,7 @@ import (
 	"github.com/authserve/authserve/internal/logging"
 	"github.com/authserve/authserve/internal/mail"
 	"github.com/authserve/authserve/internal/metrics"
+	"github.com/authserve/authserve/internal/redisconn"
 	"github.com/authserve/authserve/internal/sqlstore"
 	"github.com/authserve/authserve/internal/token"
 )
@@ -33,7 +34,10 @@ type app struct {
 	keys    *token.KeySet
 	tokens  *token.Manager
 	service *auth.Service
-	redis   *redis.Client
+	redis   *redisconn.Client
+	// fallbacks is set with redis: which shared limits run on their
+	// fallback (scaleout.go).
+	fallbacks *fallbacks
 	// audit writes the audit events that accompany no state change.
 	audit *auth.AuditWriter
 	// composer renders emails and wakes the outbox sender (mail.go).
@@ -60,8 +64,10 @@ func loadConfig(getenv func(string) string, stdout io.Writer) (config.Config, *s
 // openStore opens the configured database and, when migrate is true,
 // applies pending migrations.
 func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.Store, error) {
+	mdb, _ := cfg.MigrateDatabase()
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
 		URL:          cfg.DB,
+		MigrateDSN:   mdb.DSN(),
 		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
 		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
 	})
@@ -71,7 +77,7 @@ func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.
 	if migrate {
 		if err := s.Migrate(ctx); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("migrate database: %w", err)
+			return nil, migrateFailed("migrate database", err)
 		}
 	}
 	return s, nil
@@ -93,24 +99,12 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 	}
 	var counters auth.Lockout = a.db
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL.Reveal())
-		if err != nil {
-			a.close()
-			return nil, exitError{code: 1, msg: "AUTH_REDIS_URL: " + err.Error()}
-		}
-		// Without this go-redis ignores context deadlines, and a hung Redis
-		// would stall logins instead of failing over to the fallback.
-		opt.ContextTimeoutEnabled = true
 		redis.SetLogger(redisLogger{logger})
-		a.redis = redis.NewClient(opt)
-		// Nothing waits for Redis, but an operator should hear at once
-		// that the shared state is not shared yet.
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		if err := a.redis.Ping(pctx).Err(); err != nil {
-			logger.Warn("Redis does not answer at start-up; rate limits and lockout counters fall back to this process and the database until it does",
-				slog.String("error", err.Error()))
+		if a.redis, err = openRedis(ctx, cfg, logger); err != nil {
+			a.close()
+			return nil, err
 		}
-		cancel()
+		a.fallbacks = newFallbacks(a.metrics)
 	}
 	a.store = breaker.NewStore(a.db, counters, breaker.Options{
 		Timeout:     cfg.DBTimeout,
@@ -124,7 +118,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		// Redis shares lockout state across replicas; when it fails the
 		// database-backed counters take over, so no login is refused
 		// because Redis is down.
-		lock = lockout.NewFallback(lockout.NewRedis(a.redis, "authserve:lockout:"), a.store, logger)
+		lock = lockout.NewFallbackNotify(lockout.NewRedis(a.redis, "authserve:lockout:"), a.store, logger,
+			a.fallbacks.onChange(limitLockout))
 	}
 	hasher, err := auth.NewHasher(cfg.BcryptCost, cfg.HashConcurrency, cfg.HashQueueTimeout, a.metrics)
 	if err != nil {
@@ -136,6 +131,11 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 			a.close()
 			return nil, err
 		}
+	}
+	sealer, err := a.mfaSealer(withTokens)
+	if err != nil {
+		a.close()
+		return nil, err
 	}
 	a.audit = auth.NewAuditWriter(a.store, auth.AuditWriterOptions{Logger: logger, Timeout: cfg.DBTimeout})
 	a.metrics.AuditDropped(a.audit.Dropped)
@@ -153,7 +153,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutDuration:         cfg.LockoutDuration,
 		Recovery:                recoveryConfig(cfg),
 	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
-		Recovery: a.store, Mail: a.composer, Audit: a.audit, Admin: a.store, AuditLog: a.store})
+		Recovery: a.store, Mail: a.composer, Sealer: sealer, MFAIssuer: cfg.JWTIssuer,
+		Audit: a.audit, Admin: a.store, AuditLog: a.store})
 	return a, nil
 }
 

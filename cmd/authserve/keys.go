@@ -8,15 +8,16 @@ import (
 	"os"
 
 	"github.com/authserve/authserve/internal/token"
+	"github.com/authserve/authserve/internal/totp"
 )
 
 // keys implements `authserve keys generate --type T [--out FILE]`.
 func keys(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "generate" {
-		return usageError("usage: authserve keys generate --type ed25519|p256|rsa [--out FILE]")
+		return usageError("usage: authserve keys generate --type ed25519|p256|rsa|aes256 [--out FILE]")
 	}
 	fs := newFlags("keys generate", stderr)
-	kind := fs.String("type", "ed25519", "key type: ed25519 (EdDSA), p256 (ES256) or rsa (RS256)")
+	kind := fs.String("type", "ed25519", "key type: ed25519 (EdDSA), p256 (ES256), rsa (RS256), or aes256 (32 random bytes as base64, for AUTH_MFA_ENCRYPTION_KEY)")
 	out := fs.String("out", "", "write the PEM to this file (mode 0600, never overwritten) instead of standard output")
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitError{code: 2}
@@ -24,14 +25,17 @@ func keys(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError("keys generate: unexpected argument %q", fs.Arg(0))
 	}
+	var pem []byte
 	switch *kind {
 	case "ed25519", "p256", "rsa":
+		var err error
+		if pem, err = token.GenerateKeyPEM(*kind); err != nil {
+			return fmt.Errorf("generate key: %w", err)
+		}
+	case "aes256":
+		pem = []byte(totp.GenerateKey() + "\n")
 	default:
-		return usageError("keys generate: --type must be ed25519, p256 or rsa, not %q", *kind)
-	}
-	pem, err := token.GenerateKeyPEM(*kind)
-	if err != nil {
-		return fmt.Errorf("generate key: %w", err)
+		return usageError("keys generate: --type must be ed25519, p256, rsa or aes256, not %q", *kind)
 	}
 	if *out == "" {
 		_, err := stdout.Write(pem)

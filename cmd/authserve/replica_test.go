@@ -20,11 +20,15 @@ import (
 )
 
 // The Redis key prefixes the service uses (see app.go and serve.go);
-// redis_rate adds "rate:" in front of the limiter's keys.
+// redis_rate adds "rate:" in front of the limiter's keys. Both put the
+// rest of the key in braces, a Redis Cluster hash tag.
 const (
-	rateLimitKeyPrefix = "rate:authserve:ratelimit:ip:"
+	rateLimitKeyPrefix = "rate:authserve:ratelimit:"
 	lockoutKeyPrefix   = "authserve:lockout:"
 )
+
+// rateLimitKey is the Redis key of a client address's rate-limit state.
+func rateLimitKey(ip string) string { return rateLimitKeyPrefix + "{ip:" + ip + "}" }
 
 // replicaClientIP returns an address no other test uses, from the
 // benchmarking range 198.18.0.0/15. The service's Redis keys have fixed
@@ -71,7 +75,7 @@ func testRedis(t *testing.T) (*redis.Client, string) {
 // it: the prefix and the hex SHA-256 of the domain's key.
 func lockoutKey(domainKey string) string {
 	sum := sha256.Sum256([]byte(domainKey))
-	return lockoutKeyPrefix + hex.EncodeToString(sum[:])
+	return lockoutKeyPrefix + "{" + hex.EncodeToString(sum[:]) + "}"
 }
 
 // requireRedisKey fails the test unless key exists, and deletes it when
@@ -190,7 +194,7 @@ func TestReplicasShareState(t *testing.T) {
 				t.Errorf("%s: RateLimit-Remaining %q, want 0", what, got)
 			}
 		}
-		requireRedisKey(t, rdb, rateLimitKeyPrefix+ip, "rate limit")
+		requireRedisKey(t, rdb, rateLimitKey(ip), "rate limit")
 		// Another client still has its whole budget.
 		if r := postWhole(t, replicas[0].URL+"/api/auth/logout", replicaClientIP(), "", map[string]any{"refresh_token": "x"}); r.status != http.StatusNoContent {
 			t.Errorf("another client's request = %d, want 204", r.status)
@@ -333,9 +337,17 @@ func TestRedisDownFallsBack(t *testing.T) {
 	}
 	wantLocked(t, "right password after failures with Redis down", loginWhole(t, s.URL, ip, email, testPassword), 15*time.Minute)
 
-	// Readiness is about the database; Redis is optional.
-	if code, body, _ := call(t, "GET", s.URL+"/readyz", "", nil); code != http.StatusOK {
-		t.Errorf("GET /readyz with Redis down = %d %v, want 200", code, body)
+	// Readiness is about the database; Redis is optional. But the
+	// fallback is loud: /readyz names it, and a gauge shows it.
+	code, body, _ := call(t, "GET", s.URL+"/readyz", "", nil)
+	checks, _ := body["checks"].(map[string]any)
+	if code != http.StatusOK || checks["rate_limit"] != "fallback: in process" || checks["lockout"] != "fallback: database" {
+		t.Errorf("GET /readyz with Redis down = %d %v, want 200 naming both fallbacks", code, body)
+	}
+	for _, limit := range []string{"rate_limit", "lockout"} {
+		if v := sampleSum(scrapeMetrics(t, s.URL), "authserve_limits_fallback", `limit="`+limit+`"`); v != 1 {
+			t.Errorf("authserve_limits_fallback{limit=%q} = %v with Redis down, want 1", limit, v)
+		}
 	}
 	if n := scrapeCounter(t, s.URL, "authserve_ratelimit_fallback_total"); n <= 0 {
 		t.Errorf("authserve_ratelimit_fallback_total = %v, want > 0", n)

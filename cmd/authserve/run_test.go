@@ -130,6 +130,15 @@ func TestAdminCommands(t *testing.T) {
 			"AUTH_JWT_SECRET": "admin-test-secret-0123456789-abcdefghij",
 		}))
 	})
+	// Through PgBouncer in transaction pooling; migrations go around it.
+	t.Run("PgBouncer", func(t *testing.T) {
+		pooled, direct := pgtest.PooledDSN(t)
+		testAdminCommands(t, testEnv(t, map[string]string{
+			"AUTH_DATABASE_URL":         pooled,
+			"AUTH_MIGRATE_DATABASE_URL": direct,
+			"AUTH_JWT_SECRET":           "admin-test-secret-0123456789-abcdefghij",
+		}))
+	})
 }
 
 func testAdminCommands(t *testing.T, env map[string]string) {

@@ -92,11 +92,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 
 // newHandler builds the HTTP API on the app's service.
 func (a *app) newHandler(limiter ratelimit.Limiter) http.Handler {
+	ready := a.store.Ready
+	if a.fallbacks != nil {
+		// /readyz names a limit running on its fallback (scaleout.go).
+		ready = a.fallbacks.ready(ready)
+	}
 	return httpapi.NewHandler(httpapi.Options{
 		Service:      a.service,
 		Logger:       a.log,
 		JWKS:         a.keys.JWKS,
-		Ready:        a.store.Ready,
+		Ready:        ready,
 		Metrics:      a.metrics.Handler(),
 		Observe:      a.metrics.ObserveRequest,
 		Limiter:      limiter,
@@ -175,7 +180,8 @@ func (a *app) newLimiter() (ratelimit.Limiter, *ratelimit.Memory) {
 	if a.redis == nil {
 		return mem, mem
 	}
-	return ratelimit.NewFallback(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log, a.metrics.RateLimitFallback), mem
+	return ratelimit.NewFallbackNotify(ratelimit.NewRedis(a.redis, n, "authserve:ratelimit:"), mem, a.log,
+		a.metrics.RateLimitFallback, a.fallbacks.onChange(limitRate)), mem
 }
 
 // pruneLoginAttempts deletes expired lockout counters now and then, so that

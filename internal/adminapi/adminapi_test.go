@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
+	"github.com/authserve/authserve/internal/totp"
 )
 
 func TestAdminKeyCheck(t *testing.T) {
@@ -432,6 +433,51 @@ func TestAdminEmailFeatures(t *testing.T) {
 		e.adm("PATCH", path, map[string]any{"is_active": false})
 		if r := e.adm("POST", path+"/password-reset", nil); r.status != 403 || r.code(t) != "account_disabled" {
 			t.Errorf("password-reset of a disabled account: %d %s", r.status, r.body)
+		}
+	})
+}
+
+func TestAdminMFA(t *testing.T) {
+	forEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		id := e.createUser("mfa@example.com")
+		path := fmt.Sprintf("/admin/users/%d", id)
+		u, err := e.svc.UserByEmail(ctx, "mfa@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := auth.Principal{User: u}
+		en, err := e.svc.EnrolTOTP(ctx, p)
+		if err != nil {
+			t.Fatalf("EnrolTOTP: %v", err)
+		}
+		code, err := totp.Code(en.Secret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.ActivateTOTP(ctx, p, en.FactorID, code); err != nil {
+			t.Fatalf("ActivateTOTP: %v", err)
+		}
+		if got := e.adm("GET", path, nil).json(t)["mfa_enabled"]; got != true {
+			t.Fatalf("mfa_enabled after activation = %v, want true", got)
+		}
+		r := e.adm("DELETE", path+"/mfa", nil)
+		if r.status != 200 || r.json(t)["removed"] != float64(1) {
+			t.Fatalf("DELETE mfa: %d %s", r.status, r.body)
+		}
+		if got := e.adm("GET", path, nil).json(t)["mfa_enabled"]; got != false {
+			t.Errorf("mfa_enabled after removal = %v, want false", got)
+		}
+		if r := e.login("mfa@example.com", testPassword); r.status != 200 {
+			t.Errorf("login after removal: %d %s, want 200 with the password only", r.status, r.body)
+		}
+		if r := e.adm("DELETE", "/admin/users/999999/mfa", nil); r.status != 404 || r.code(t) != "user_not_found" {
+			t.Errorf("DELETE mfa of unknown: %d %s", r.status, r.body)
+		}
+		for _, name := range []string{"mfa.enrolled", "admin.mfa_removed"} {
+			if got := e.auditItems("&event=" + name); len(got) != 1 || got[0]["user_id"] != float64(id) {
+				t.Errorf("%s events = %v, want one for the account", name, got)
+			}
 		}
 	})
 }

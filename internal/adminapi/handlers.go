@@ -242,6 +242,24 @@ func handlePasswordReset(svc *auth.Service) func(context.Context, *userIDInput) 
 	}
 }
 
+type removedOutput struct {
+	Body struct {
+		Removed int `json:"removed" doc:"How many second factors were removed (0 when there were none)." example:"1"`
+	}
+}
+
+func handleRemoveMFA(svc *auth.Service) func(context.Context, *userIDInput) (*removedOutput, error) {
+	return func(ctx context.Context, in *userIDInput) (*removedOutput, error) {
+		n, err := svc.RemoveUserMFA(ctx, in.ID)
+		if err != nil {
+			return nil, httpapi.Problem(ctx, err)
+		}
+		out := &removedOutput{}
+		out.Body.Removed = n
+		return out, nil
+	}
+}
+
 func handleUserSessions(svc *auth.Service) func(context.Context, *userIDInput) (*sessionPageOutput, error) {
 	return func(ctx context.Context, in *userIDInput) (*sessionPageOutput, error) {
 		list, err := svc.UserSessions(ctx, in.ID)

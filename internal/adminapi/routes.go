@@ -109,6 +109,14 @@ func routes(api huma.API, doc *httpapi.Doc, svc *auth.Service) {
 	}, handlePasswordReset(svc))
 
 	huma.Register(api, huma.Operation{
+		OperationID: "adminRemoveMFA", Method: http.MethodDelete, Path: "/admin/users/{id}/mfa", Tags: []string{tagUsers},
+		Summary:     "Remove an account's second factors",
+		Description: "Removes every second factor and recovery code of the account, as `authserve user mfa-reset` does, for a user who lost their authenticator and their codes; the next login needs the password only. Sessions are left alone.",
+		Security:    security, Middlewares: key,
+		Responses: doc.Responses(http.StatusOK, "How many factors were removed.", codes(keyErrors, notFound, []string{httpapi.CodeValidationFailed})...),
+	}, handleRemoveMFA(svc))
+
+	huma.Register(api, huma.Operation{
 		OperationID: "adminListSessions", Method: http.MethodGet, Path: "/admin/users/{id}/sessions", Tags: []string{tagUsers},
 		Summary:     "List an account's sessions",
 		Description: "The account's live login sessions, newest first.",

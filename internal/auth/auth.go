@@ -21,6 +21,9 @@ type User struct {
 	EmailVerified bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// MFAEnabled says the account has an active second factor: its logins
+	// take two steps (mfa.go).
+	MFAEnabled bool
 }
 
 // NewUser is what Store.CreateUser inserts; the store assigns ID and times.
@@ -49,6 +52,10 @@ type Session struct {
 	RevokedAt *time.Time
 	ClientIP  string
 	UserAgent string
+	// AAL ("aal1", "aal2") and AMR (RFC 8176 methods) say how the login
+	// was authenticated; refreshes keep them. Empty means aal1 by password.
+	AAL string
+	AMR []string
 }
 
 // RefreshToken is the stored form of an opaque refresh token: only its hash

@@ -127,7 +127,7 @@ func (s *Service) UserDetail(ctx context.Context, id int64) (UserDetail, error) 
 	if err != nil {
 		return UserDetail{}, fmt.Errorf("find user: %w", err)
 	}
-	d := UserDetail{User: u}
+	d := UserDetail{User: u, MFAEnabled: u.MFAEnabled}
 	if s.lockout != nil {
 		exact, prefix := lockoutKeys(u.Email)
 		if d.Locked, err = s.lockout.Locked(ctx, exact, prefix, s.now()); err != nil {
@@ -245,6 +245,27 @@ func (s *Service) SendPasswordReset(ctx context.Context, id int64) (bool, error)
 	}
 	s.event(ctx, "admin.password_reset_sent", slog.Int64("user_id", u.ID), slog.Bool("queued", queued))
 	return queued, nil
+}
+
+// RemoveUserMFA removes every second factor and recovery code of the
+// account, as `authserve user mfa-reset` does, and returns how many
+// factors went.
+func (s *Service) RemoveUserMFA(ctx context.Context, id int64) (int, error) {
+	if err := s.adminReady(); err != nil {
+		return 0, err
+	}
+	if s.mfa == nil {
+		return 0, ErrNoAdmin
+	}
+	if _, err := s.store.UserByID(ctx, id); err != nil {
+		return 0, fmt.Errorf("find user: %w", err)
+	}
+	n, err := s.mfa.ResetMFA(s.audit(ctx, "admin.mfa_removed", id, nil), id)
+	if err != nil {
+		return 0, fmt.Errorf("reset MFA: %w", err)
+	}
+	s.event(ctx, "admin.mfa_removed", slog.Int64("user_id", id), slog.Int("factors_removed", n))
+	return n, nil
 }
 
 // UserSessions lists an account's live sessions, newest first.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authserve/authserve/internal/token"
+	"github.com/authserve/authserve/internal/totp"
 )
 
 // maxNameLength bounds first and last names, in characters.
@@ -45,6 +47,11 @@ type Service struct {
 	rec     RecoveryStore
 	mail    MailComposer
 
+	// MFA (mfa.go).
+	mfa       MFAStore
+	sealer    *totp.Sealer
+	mfaIssuer string
+
 	// The audit log (audit.go) and administration (manage.go).
 	auditOn  bool
 	auditQ   AuditQueue
@@ -65,6 +72,12 @@ type Deps struct {
 	// change; without them those operations fail.
 	Recovery RecoveryStore
 	Mail     MailComposer
+	// MFAStore defaults to Store when Store implements it. Sealer seals
+	// TOTP secrets; nil stores them unencrypted (development). MFAIssuer
+	// labels the account in authenticator apps; default "authserve".
+	MFAStore  MFAStore
+	Sealer    *totp.Sealer
+	MFAIssuer string
 	// Audit, when not nil, turns the audit log on: events of state
 	// changes are committed with them, the others go to this queue.
 	Audit AuditQueue
@@ -85,8 +98,14 @@ func NewService(cfg Config, d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.MFAStore == nil {
+		d.MFAStore, _ = d.Store.(MFAStore)
+	}
+	if d.Sealer == nil {
+		d.Sealer, _ = totp.NewSealer(nil)
+	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now,
-		rec: d.Recovery, mail: d.Mail,
+		rec: d.Recovery, mail: d.Mail, mfa: d.MFAStore, sealer: d.Sealer, mfaIssuer: cmp.Or(d.MFAIssuer, "authserve"),
 		auditOn: d.Audit != nil, auditQ: d.Audit, admin: d.Admin, auditLog: d.AuditLog}
 }
 
@@ -111,6 +130,8 @@ type Tokens struct {
 type Principal struct {
 	User      User
 	SessionID string
+	// AAL is the assurance level of the session: token.AAL1 or AAL2.
+	AAL string
 }
 
 // Register validates r and creates an active account.
@@ -237,7 +258,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": reason, "email": MaskEmail(norm)})
 		return Tokens{}, ErrInvalidCredentials
 	}
-	s.releaseAttempt(ctx, keys, true)
+	// Only a completed login resets the count: for an account with a
+	// second factor, that is the verification step (mfa.go).
+	s.releaseAttempt(ctx, keys, !u.MFAEnabled)
 	if !u.IsActive {
 		s.event(ctx, "user.login_failed", slog.String("reason", "account_disabled"), slog.String("email", MaskEmail(norm)), slog.Int64("user_id", u.ID))
 		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": "account_disabled"})
@@ -245,6 +268,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	if err := s.checkVerified(ctx, u); err != nil {
 		return Tokens{}, err
+	}
+	if u.MFAEnabled {
+		return Tokens{}, s.challengeMFA(ctx, u, c)
 	}
 	t, err := s.startSession(ctx, u, c)
 	if err != nil {
@@ -312,7 +338,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	case err != nil:
 		return Tokens{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
-	t, err := s.issue(r.User, r.Session.ID, raw, now)
+	t, err := s.issueLevel(r.User, r.Session.ID, raw, levelOf(r.Session), now)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -357,7 +383,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	case err != nil:
 		return Principal{}, fmt.Errorf("find user for session: %w", err)
 	}
-	return Principal{User: u, SessionID: c.SessionID}, nil
+	return Principal{User: u, SessionID: c.SessionID, AAL: c.AAL}, nil
 }
 
 // Sessions lists the principal's live sessions.

@@ -23,6 +23,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/joho/godotenv"
+
+	"github.com/authserve/authserve/internal/totp"
 )
 
 // Config is the whole configuration of the service. Load fills it in and
@@ -66,6 +68,12 @@ type Config struct {
 	// DB is DatabaseURL parsed, once, by Load: what the store opens, the
 	// development key path and the start-up log line all read.
 	DB Database
+	// MigrateDatabaseURL, when set, is the database migrations (and their
+	// lock) use instead of DatabaseURL: a direct URL beside a pooled one
+	// (see MigrateDatabase).
+	MigrateDatabaseURL SecretURL `env:"AUTH_MIGRATE_DATABASE_URL"`
+	// MigrateDB is MigrateDatabaseURL parsed by Load (zero when unset).
+	MigrateDB Database
 	// AutoMigrate applies pending migrations at start-up.
 	AutoMigrate bool `env:"AUTH_AUTO_MIGRATE" envDefault:"true"`
 	// DBTimeout is the upper bound on any one database operation.
@@ -111,6 +119,13 @@ type Config struct {
 	// token may be presented again; 0 is strict.
 	RefreshReuseInterval time.Duration `env:"AUTH_REFRESH_REUSE_INTERVAL" envDefault:"10s"`
 
+	// MFAEncryptionKey is 32 random bytes, standard base64: TOTP secrets
+	// are sealed with it (AES-256-GCM). Required in production.
+	MFAEncryptionKey Secret `env:"AUTH_MFA_ENCRYPTION_KEY"`
+	// MFAPreviousKeys are earlier encryption keys, comma-separated: they
+	// still open secrets sealed before a rotation, never seal. Extension.
+	MFAPreviousKeys Secret `env:"AUTH_MFA_PREVIOUS_KEYS"`
+
 	// BcryptCost is the bcrypt work factor, 4..31.
 	BcryptCost int `env:"AUTH_BCRYPT_COST" envDefault:"12"`
 	// HashConcurrency is how many password hashes are computed at once; it
@@ -139,7 +154,8 @@ type Config struct {
 	LockoutDuration time.Duration `env:"AUTH_LOCKOUT_DURATION" envDefault:"15m"`
 	// RedisURL (redis:// or rediss://) holds rate-limit and lockout state
 	// shared by all replicas; empty keeps rate limits in process and
-	// lockout counters in the database.
+	// lockout counters in the database. A Redis Cluster is named by one or
+	// more of its nodes (more as ?addr=host:port).
 	RedisURL SecretURL `env:"AUTH_REDIS_URL"`
 
 	// LogLevel is the lowest level logged.
@@ -417,4 +433,33 @@ func (ps problems) err() error {
 	sorted := slices.Clone(ps)
 	slices.SortStableFunc(sorted, func(a, b Problem) int { return order(a.Var) - order(b.Var) })
 	return &Error{Problems: sorted}
+}
+
+// MFAKeys decodes AUTH_MFA_ENCRYPTION_KEY (nil when unset) and
+// AUTH_MFA_PREVIOUS_KEYS. Errors never quote a key.
+func (c Config) MFAKeys() (current []byte, previous [][]byte, err error) {
+	if c.MFAEncryptionKey != "" {
+		if current, err = totp.ParseKey(c.MFAEncryptionKey.Reveal()); err != nil {
+			return nil, nil, fmt.Errorf("AUTH_MFA_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	if c.MFAPreviousKeys != "" {
+		if previous, err = parseKeyList(c.MFAPreviousKeys.Reveal()); err != nil {
+			return nil, nil, fmt.Errorf("AUTH_MFA_PREVIOUS_KEYS: %w", err)
+		}
+	}
+	return current, previous, nil
+}
+
+// parseKeyList decodes comma-separated encryption keys.
+func parseKeyList(list string) ([][]byte, error) {
+	var keys [][]byte
+	for i, s := range strings.Split(list, ",") {
+		k, err := totp.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("key %d %v", i+1, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

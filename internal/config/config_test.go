@@ -84,8 +84,10 @@ var prodMail = map[string]string{
 	"AUTH_APP_URL":   "https://app.example.com",
 }
 
+// withProdMail also sets the MFA key production needs (section 9); an
+// empty value in env unsets it.
 func withProdMail(env map[string]string) map[string]string {
-	out := map[string]string{}
+	out := map[string]string{"AUTH_MFA_ENCRYPTION_KEY": mfaKey}
 	for k, v := range prodMail {
 		out[k] = v
 	}
@@ -118,19 +120,25 @@ func TestLoadIgnoresProcessEnvironment(t *testing.T) {
 	}
 }
 
+// mfaKey is a valid AUTH_MFA_ENCRYPTION_KEY (32 bytes of 0x01, base64).
+const mfaKey = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+
 func TestLoadParsesEachVariable(t *testing.T) {
 	tests := []struct {
 		env  map[string]string
 		want func(c *Config)
 	}{
-		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32}),
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_MFA_ENCRYPTION_KEY": mfaKey}),
 			func(c *Config) {
 				c.Env = "production"
 				c.JWTSecret = secret32
+				c.MFAEncryptionKey = mfaKey
 				c.SMTPURL = SecretURL(prodMail["AUTH_SMTP_URL"])
 				c.MailFrom = prodMail["AUTH_MAIL_FROM"]
 				c.AppURL = prodMail["AUTH_APP_URL"]
 			}},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": mfaKey, "AUTH_MFA_PREVIOUS_KEYS": mfaKey + "," + mfaKey},
+			func(c *Config) { c.MFAEncryptionKey = mfaKey; c.MFAPreviousKeys = Secret(mfaKey + "," + mfaKey) }},
 		{map[string]string{"AUTH_SMTP_URL": "smtp+plain://127.0.0.1:1025"}, func(c *Config) { c.SMTPURL = "smtp+plain://127.0.0.1:1025" }},
 		{map[string]string{"AUTH_EMAIL_VERIFICATION": "Required"}, func(c *Config) { c.EmailVerification = "required" }},
 		{map[string]string{"AUTH_MAIL_COOLDOWN": "0"}, func(c *Config) { c.MailCooldown = 0 }},
@@ -309,9 +317,17 @@ func TestLoadRejects(t *testing.T) {
 		{map[string]string{"AUTH_CORS_ALLOWED_ORIGINS": "https://app.example.com:0"},
 			`AUTH_CORS_ALLOWED_ORIGINS: "https://app.example.com:0": port out of range`},
 		// The production rules.
-		{withProdMail(map[string]string{"AUTH_ENV": "production"}),
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_MFA_ENCRYPTION_KEY": mfaKey}),
 			`AUTH_JWT_SECRET: AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE`},
-		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9"}),
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_MFA_ENCRYPTION_KEY": ""}),
+			`AUTH_MFA_ENCRYPTION_KEY: AUTH_ENV=production needs it: TOTP secrets are encrypted at rest (authserve keys generate --type aes256)`},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": "c2hvcnQ="},
+			`AUTH_MFA_ENCRYPTION_KEY: decodes to 5 bytes, want 32: want 32 random bytes in standard base64 (authserve keys generate --type aes256)`},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": "not base64!"},
+			`AUTH_MFA_ENCRYPTION_KEY: is not standard base64: want 32 random bytes in standard base64 (authserve keys generate --type aes256)`},
+		{map[string]string{"AUTH_MFA_ENCRYPTION_KEY": mfaKey, "AUTH_MFA_PREVIOUS_KEYS": mfaKey + ",c2hvcnQ="},
+			`AUTH_MFA_PREVIOUS_KEYS: key 2 decodes to 5 bytes, want 32`},
+		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_PRIVATE_KEY_FILE": "key.pem", "AUTH_BCRYPT_COST": "9", "AUTH_MFA_ENCRYPTION_KEY": mfaKey}),
 			`AUTH_BCRYPT_COST: 9 is below 10, the minimum with AUTH_ENV=production`},
 		// Production's mail rules, one variable at a time.
 		{withProdMail(map[string]string{"AUTH_ENV": "production", "AUTH_JWT_SECRET": secret32, "AUTH_SMTP_URL": ""}),

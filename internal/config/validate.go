@@ -16,6 +16,7 @@ import (
 	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/dburl"
 	"github.com/authserve/authserve/internal/token"
+	"github.com/authserve/authserve/internal/totp"
 )
 
 // parsers replace caarlos0/env's defaults so that messages say what is
@@ -211,6 +212,7 @@ func validate(c *Config, ps *problems) {
 		ps.add("AUTH_DATABASE_URL", err)
 	}
 	c.DB = db
+	ps.check("AUTH_MIGRATE_DATABASE_URL", c.checkMigrateDatabaseURL())
 	if c.RedisURL != "" {
 		ps.check("AUTH_REDIS_URL", checkRedisURL(c.RedisURL.Reveal()))
 	}
@@ -223,8 +225,21 @@ func validate(c *Config, ps *problems) {
 	}
 
 	validateMail(c, ps)
+	if c.MFAEncryptionKey != "" {
+		if _, err := totp.ParseKey(c.MFAEncryptionKey.Reveal()); err != nil {
+			ps.add("AUTH_MFA_ENCRYPTION_KEY", fmt.Errorf("%v: want 32 random bytes in standard base64 (authserve keys generate --type aes256)", err))
+		}
+	}
+	if c.MFAPreviousKeys != "" {
+		if _, err := parseKeyList(c.MFAPreviousKeys.Reveal()); err != nil {
+			ps.add("AUTH_MFA_PREVIOUS_KEYS", err)
+		}
+	}
 
 	if c.IsProduction() {
+		if c.MFAEncryptionKey == "" {
+			ps.add("AUTH_MFA_ENCRYPTION_KEY", errors.New("AUTH_ENV=production needs it: TOTP secrets are encrypted at rest (authserve keys generate --type aes256)"))
+		}
 		if c.JWTSecret == "" && c.JWTPrivateKeyFile == "" {
 			ps.add("AUTH_JWT_SECRET", errors.New("AUTH_ENV=production needs an explicit signing key: set AUTH_JWT_SECRET or AUTH_JWT_PRIVATE_KEY_FILE"))
 		}

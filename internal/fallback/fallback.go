@@ -21,12 +21,17 @@ type Options struct {
 	Name string
 	// To names the fallback in the outage's log line, e.g. "the database".
 	To string
-	// Logger receives one warning when an outage starts and one info line
-	// when it ends; nil discards them.
+	// Logger receives one warning when an outage starts and one when it
+	// ends (the end is what an operator who heard the start waits for);
+	// nil discards them.
 	Logger *slog.Logger
 	// OnFallback, if not nil, is called for every call served by the
 	// fallback (a metrics counter).
 	OnFallback func()
+	// OnChange, if not nil, hears each change once: true when the fallback
+	// takes over, false when the primary is back (a gauge, a readiness
+	// check). It is called with the switch's lock held.
+	OnChange func(down bool)
 	// Now is the clock that spaces the probes; nil means time.Now.
 	Now func() time.Time
 	// ProbeEvery overrides ProbeEvery when positive.
@@ -37,7 +42,7 @@ type Options struct {
 // goes to the primary (with no lock taken); from its first failure on,
 // which is logged once ("NAME falling back to TO"), calls go straight to
 // the fallback but for one probe of the primary a ProbeEvery; the first
-// success logs "NAME recovered". A caller that gave up (its context ended)
+// success logs "NAME recovered", a warning too. A caller that gave up (its context ended)
 // is no sign of an outage. Switch is safe for concurrent use.
 type Switch struct {
 	o Options
@@ -110,6 +115,9 @@ func (s *Switch) markDown(ctx context.Context, err error) {
 	}
 	s.nextProbe = s.o.Now().Add(s.o.ProbeEvery)
 	s.down.Store(true)
+	if s.o.OnChange != nil {
+		s.o.OnChange(true)
+	}
 	s.o.Logger.WarnContext(ctx, s.o.Name+" falling back to "+s.o.To, "error", err.Error())
 }
 
@@ -123,5 +131,8 @@ func (s *Switch) markUp(ctx context.Context) {
 		return
 	}
 	s.down.Store(false)
-	s.o.Logger.InfoContext(ctx, s.o.Name+" recovered")
+	if s.o.OnChange != nil {
+		s.o.OnChange(false)
+	}
+	s.o.Logger.WarnContext(ctx, s.o.Name+" recovered")
 }

@@ -34,7 +34,7 @@ func handleHealthz() func(context.Context, *struct{}) (*healthOutput, error) {
 
 type readiness struct {
 	Status string            `json:"status" enum:"ok" doc:"Always ok; a failing check gives a 503 problem instead." example:"ok"`
-	Checks map[string]string `json:"checks,omitempty" doc:"The state of each dependency, e.g. database ok, breaker closed."`
+	Checks map[string]string `json:"checks,omitempty" doc:"The state of each dependency: database (ok), breaker (closed) and, with AUTH_REDIS_URL, rate_limit and lockout (redis, or the fallback they run on while Redis fails: still 200)." example:"{\"database\":\"ok\",\"breaker\":\"closed\",\"rate_limit\":\"redis\",\"lockout\":\"redis\"}"`
 }
 
 type readinessOutput struct {

@@ -29,6 +29,9 @@ func apiConfig(version string) huma.Config {
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil
 	cfg.Info.Description = apiDescription()
+	cfg.Info.License = &huma.License{Name: apiLicenseName, URL: apiLicenseURL}
+	// Relative: the API is wherever this document was fetched from.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "The server that serves this document."}}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {
 			Type:         "http",
@@ -61,6 +64,8 @@ func apiDescription() string {
 5. **Log out** with ` + "`POST /api/auth/logout`" + `, or end any of your sessions with ` + "`DELETE /api/auth/sessions/{id}`" + `.
 
 Other services verify access tokens offline with the keys at ` + "`/.well-known/jwks.json`" + ` (asymmetric keys only).
+
+This document is OpenAPI 3.1 at [/openapi.json](/openapi.json) (YAML: [/openapi.yaml](/openapi.yaml)); the same API as OpenAPI 3.0.3, for tools that do not read 3.1 yet, is at [/openapi-3.0.json](/openapi-3.0.json).
 
 ## Conventions
 
@@ -166,6 +171,10 @@ func exampleProblem(k problemKind) map[string]any {
 		"code":       k.code,
 		"request_id": exampleRequestID,
 	}
+	if k.code == codeMFARequired {
+		ex["mfa_token"] = "Jx7m2bqQ0uZfY3h8sVt1Kc9aWnE4dRpL6oGi5yXzB0M"
+		ex["factor_types"] = []string{"totp"}
+	}
 	if k.code == codeValidationFailed {
 		ex["errors"] = []map[string]string{
 			{"field": "email", "message": "must be a single valid email address"},
@@ -209,6 +218,16 @@ func (s *server) documentStatic() {
 		OperationID: "getOpenAPI", Method: http.MethodGet, Path: "/openapi.json", Tags: []string{tagOps},
 		Summary:     "This OpenAPI document",
 		Description: "The OpenAPI 3.1 document of the API, as JSON; /openapi.yaml serves the same as YAML.",
+		Responses: mergeResponses(s.problemResponses(nil, codeInternalError), map[string]*huma.Response{
+			"200": {Description: "The document.", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: &huma.Schema{Type: huma.TypeObject}},
+			}},
+		}),
+	})
+	oapi.AddOperation(&huma.Operation{
+		OperationID: "getOpenAPI30", Method: http.MethodGet, Path: spec30Path, Tags: []string{tagOps},
+		Summary:     "This document as OpenAPI 3.0",
+		Description: "The same API as OpenAPI 3.0.3, as JSON, for tools that do not read 3.1 yet.",
 		Responses: mergeResponses(s.problemResponses(nil, codeInternalError), map[string]*huma.Response{
 			"200": {Description: "The document.", Content: map[string]*huma.MediaType{
 				"application/json": {Schema: &huma.Schema{Type: huma.TypeObject}},

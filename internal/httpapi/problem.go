@@ -65,6 +65,8 @@ const (
 	codeOverloaded           = "overloaded"
 	codeInvalidLinkToken     = "invalid_link_token"
 	codeEmailNotVerified     = "email_not_verified"
+	codeMFARequired          = "mfa_required"
+	codeInvalidMFACode       = "invalid_mfa_code"
 )
 
 // problemKind is the fixed part of a problem: everything but the request
@@ -103,6 +105,8 @@ var catalogue = []problemKind{
 	{codeOverloaded, http.StatusServiceUnavailable, "Overloaded", "The server is busy; retry after the number of seconds in Retry-After."},
 	{codeInvalidLinkToken, http.StatusBadRequest, "Invalid link token", "This link is invalid, has expired or was already used; ask for a new one."},
 	{codeEmailNotVerified, http.StatusForbidden, "Email not verified", "This account's email address is not verified yet; open the link in the verification email, or ask for a new one."},
+	{codeMFARequired, http.StatusForbidden, "MFA required", "A second factor is needed: exchange mfa_token and a code at POST /api/auth/mfa/verify, or log in again with one for this operation."},
+	{codeInvalidMFACode, http.StatusUnauthorized, "Invalid MFA code", "The code is wrong, already used or expired, or the mfa_token is unknown, spent or expired."},
 }
 
 // kinds indexes the catalogue by code.
@@ -126,6 +130,9 @@ type problem struct {
 	RequestID string            `json:"request_id" doc:"The id of this request, also in the X-Request-ID header and in every log line of the request." example:"0f8c1c1e3b2a4d5e9f6a7b8c9d0e1f2a"`
 	Errors    []fieldError      `json:"errors,omitempty" nullable:"false" doc:"Every broken input rule (validation_failed only)."`
 	Checks    map[string]string `json:"checks,omitempty" doc:"The state of each dependency (GET /readyz only)." example:"{\"database\":\"unavailable\",\"breaker\":\"open\"}"`
+	// The members of a login's mfa_required (CONTRACT section 9).
+	MFAToken    string   `json:"mfa_token,omitempty" doc:"mfa_required from a login only: the opaque token to send with a code to POST /api/auth/mfa/verify; single use, valid 5 minutes, from the same client." example:"Jx7m2bqQ0uZfY3h8sVt1Kc9aWnE4dRpL6oGi5yXzB0M"`
+	FactorTypes []string `json:"factor_types,omitempty" nullable:"false" doc:"mfa_required from a login only: the types of the account's active factors." example:"[\"totp\"]"`
 
 	headers http.Header
 }
@@ -259,6 +266,14 @@ func problemFor(ctx context.Context, err error) *problem {
 		return newProblem(ctx, codeNotFound)
 	case errors.Is(err, auth.ErrEmailTaken):
 		return newProblem(ctx, codeUserAlreadyExists)
+	case errors.Is(err, auth.ErrMFARequired):
+		p := newProblem(ctx, codeMFARequired)
+		if m, ok := errors.AsType[*auth.MFARequiredError](err); ok {
+			p.MFAToken, p.FactorTypes = m.Token, m.FactorTypes
+		}
+		return p
+	case errors.Is(err, auth.ErrInvalidMFACode):
+		return newProblem(ctx, codeInvalidMFACode).withHeader("WWW-Authenticate", wwwAuthBearer)
 	case errors.Is(err, auth.ErrLocked):
 		d, _ := auth.RetryAfter(err)
 		return newProblem(ctx, codeAccountLocked).withRetryAfter(d)

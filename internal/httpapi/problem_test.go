@@ -163,7 +163,9 @@ func TestCatalogueMatchesContract(t *testing.T) {
 		"user_already_exists 409, payload_too_large 413, unsupported_media_type 415, validation_failed 422, " +
 		"rate_limited 429, account_locked 429, internal_error 500, database_error 500, service_unavailable 503, overloaded 503, " +
 		// Section 8.
-		"invalid_link_token 400, email_not_verified 403"
+		"invalid_link_token 400, email_not_verified 403, " +
+		// Section 9.
+		"mfa_required 403, invalid_mfa_code 401"
 	var got []string
 	for _, k := range catalogue {
 		got = append(got, fmt.Sprintf("%s %d", k.code, k.status))

@@ -10,6 +10,7 @@ import (
 const (
 	tagAuth     = "auth"
 	tagSessions = "sessions"
+	tagMFA      = "mfa"
 	tagKeys     = "keys"
 	tagOps      = "operations"
 )
@@ -53,9 +54,9 @@ func (s *server) routes() {
 	huma.Register(api, huma.Operation{
 		OperationID: "login", Method: http.MethodPost, Path: "/api/auth/login", Tags: []string{tagAuth},
 		Summary:      "Log in",
-		Description:  "Exchanges an email and password for an access token and a refresh token, starting a login session. A wrong password and an unknown email fail alike. Repeated failures for one email lock it for that client address (429 account_locked).",
+		Description:  "Exchanges an email and password for an access token and a refresh token, starting a login session. A wrong password and an unknown email fail alike. Repeated failures for one email lock it for that client address (429 account_locked). For an account with an active second factor the right password issues no tokens: 403 mfa_required carries an mfa_token for POST /api/auth/mfa/verify.",
 		RequestBody:  jsonBody("The account's credentials.", loginExample),
-		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded),
+		Responses:    s.responses(http.StatusOK, "Tokens and the account.", postErrors, codeInvalidCredentials, codeAccountDisabled, codeEmailNotVerified, codeAccountLocked, codeOverloaded, codeMFARequired),
 		MaxBodyBytes: s.maxBody + 1, BodyReadTimeout: bodyInMemory,
 	}, handleLogin(svc))
 
@@ -100,6 +101,8 @@ func (s *server) routes() {
 		Security:    bearer, Middlewares: authenticated,
 		Responses: s.responses(http.StatusNoContent, "The session is revoked.", bearerErrors, codeNotFound),
 	}, handleRevokeSession(svc))
+
+	s.mfaRoutes(bearer, authenticated)
 
 	huma.Register(api, huma.Operation{
 		OperationID: "getJWKS", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{tagKeys},

@@ -96,6 +96,7 @@ type server struct {
 	docsCSP    string
 	spec       []byte
 	specYAML   []byte
+	spec30     []byte // the document as OpenAPI 3.0.3
 	// inner is everything inside the outermost middleware: CORS, then route.
 	inner http.Handler
 }
@@ -167,12 +168,17 @@ func newServer(o Options, extra func(*server)) *server {
 		extra(s)
 	}
 
+	s.finishDocument(s.api.OpenAPI())
 	documentCommonHeaders(s.api.OpenAPI())
 	s.spec, s.specYAML, err = marshalSpec(s.api.OpenAPI())
 	if err != nil {
 		panic("httpapi: " + err.Error())
 	}
+	if s.spec30, err = downgradeSpec(s.api.OpenAPI()); err != nil {
+		panic("httpapi: " + err.Error())
+	}
 	s.mux.HandleFunc("GET "+specPath, s.serveSpec)
+	s.mux.HandleFunc("GET "+spec30Path, s.serveSpec30)
 	s.mux.HandleFunc("GET /openapi.yaml", s.serveSpecYAML)
 
 	s.inner = http.HandlerFunc(s.route)
@@ -208,6 +214,11 @@ func normalizePreflight(next http.Handler) http.Handler {
 func (s *server) serveSpec(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(s.spec)
+}
+
+func (s *server) serveSpec30(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.spec30)
 }
 
 func (s *server) serveSpecYAML(w http.ResponseWriter, _ *http.Request) {

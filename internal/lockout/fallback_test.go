@@ -65,7 +65,7 @@ const (
 
 // testLockout is a Redis lockout with keys of its own: the fallback's
 // other side in these tests (the database's counters in production).
-func testLockout(t *testing.T, c *redis.Client) auth.Lockout {
+func testLockout(t *testing.T, c redis.UniversalClient) auth.Lockout {
 	return NewRedis(c, testPrefix(t, c))
 }
 

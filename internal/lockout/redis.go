@@ -93,28 +93,33 @@ return 1
 `)
 
 // Redis is an auth.Lockout whose state lives in Redis, shared by every
-// replica using the same server and prefix. Keys are stored as prefix +
-// hex SHA-256 of the key, so that emails are not readable in Redis and
-// key length stays bounded.
+// replica using the same server (or Redis Cluster) and prefix. Keys are
+// stored as prefix + "{" + hex SHA-256 of the key + "}", so that emails
+// are not readable in Redis and key length stays bounded. The braces make
+// the hash a Redis Cluster hash tag: each script touches only the one key
+// it declares, and anything ever kept beside a key (prefix + another
+// word + the same tag) lands in its slot, so a script over both stays
+// legal on a cluster.
 //
 // Its errors wrap auth.ErrUnavailable, so that without a fallback a Redis
 // outage reads as one. The per-call timeout only bounds socket I/O when
 // the client was created with ContextTimeoutEnabled; without it a hung
 // server blocks a call for the client's read timeout.
 type Redis struct {
-	client  *redis.Client
+	client  redis.UniversalClient
 	prefix  string
 	timeout time.Duration
 }
 
-// NewRedis returns a lockout stored in client under prefix.
-func NewRedis(client *redis.Client, prefix string) *Redis {
+// NewRedis returns a lockout stored in client (one server or a cluster
+// client) under prefix.
+func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 	return &Redis{client: client, prefix: prefix, timeout: redisTimeout}
 }
 
 func (r *Redis) key(key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return r.prefix + hex.EncodeToString(sum[:])
+	return r.prefix + "{" + hex.EncodeToString(sum[:]) + "}"
 }
 
 // Reserve implements auth.Lockout.

@@ -2,70 +2,56 @@ package lockout
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/lockouttest"
+	"github.com/authserve/authserve/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
-// testRedis connects to AUTH_TEST_REDIS_URL or skips the test.
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("AUTH_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("AUTH_TEST_REDIS_URL not set: skipping Redis tests")
+// onEachRedis runs test once on each Redis target (one server, a
+// cluster) that is configured.
+func onEachRedis(t *testing.T, test func(t *testing.T, open func() redis.UniversalClient)) {
+	for _, tg := range redistest.Targets {
+		t.Run(tg.Name, func(t *testing.T) {
+			test(t, func() redis.UniversalClient { return redistest.Open(t, tg) })
+		})
 	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("parse AUTH_TEST_REDIS_URL: %v", err)
-	}
-	opt.ContextTimeoutEnabled = true
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("ping Redis at AUTH_TEST_REDIS_URL: %v", err)
-	}
-	return c
 }
 
-// testPrefix returns a key prefix no other test uses, and deletes its keys
-// when the test ends.
-func testPrefix(t *testing.T, c *redis.Client) string {
-	t.Helper()
-	b := make([]byte, 8)
-	rand.Read(b)
-	prefix := "authserve-test:lockout:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
+// testRedis is the one server of AUTH_TEST_REDIS_URL, or a skip.
+func testRedis(t *testing.T) redis.UniversalClient { return redistest.Open(t, redistest.Single) }
+
+func testPrefix(t *testing.T, c redis.UniversalClient) string {
+	return redistest.Prefix(t, c, "authserve-test:lockout:", "")
 }
 
 func TestRedisConformance(t *testing.T) {
-	c := testRedis(t)
-	lockouttest.Run(t, func(t *testing.T) auth.Lockout { return NewRedis(c, testPrefix(t, c)) })
+	onEachRedis(t, func(t *testing.T, open func() redis.UniversalClient) {
+		c := open()
+		lockouttest.Run(t, func(t *testing.T) auth.Lockout { return NewRedis(c, testPrefix(t, c)) })
+	})
 }
 
 func TestRedisShared(t *testing.T) {
-	c1, c2 := testRedis(t), testRedis(t)
-	prefix := testPrefix(t, c1)
-	lockouttest.RunShared(t, NewRedis(c1, prefix), NewRedis(c2, prefix))
+	onEachRedis(t, func(t *testing.T, open func() redis.UniversalClient) {
+		c1, c2 := open(), open()
+		prefix := testPrefix(t, c1)
+		lockouttest.RunShared(t, NewRedis(c1, prefix), NewRedis(c2, prefix))
+	})
 }
 
 func TestRedisStorage(t *testing.T) {
-	c := testRedis(t)
+	onEachRedis(t, testRedisStorage)
+}
+
+func testRedisStorage(t *testing.T, open func() redis.UniversalClient) {
+	c := open()
 	prefix := testPrefix(t, c)
 	r := NewRedis(c, prefix)
 	ctx := context.Background()
@@ -73,12 +59,10 @@ func TestRedisStorage(t *testing.T) {
 	if got, err := r.Reserve(ctx, key, 5, 15*time.Minute, time.Now()); err != nil || got != 0 {
 		t.Fatalf("Reserve() = %v, %v; want 0, nil", got, err)
 	}
-	keys, err := c.Keys(ctx, prefix+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) != 1 || strings.Contains(keys[0], "example.com") || len(keys[0]) != len(prefix)+64 {
-		t.Fatalf("Redis keys = %q, want one prefix+SHA-256 key without the email", keys)
+	keys := redistest.Keys(ctx, c, prefix+"*")
+	if len(keys) != 1 || strings.Contains(keys[0], "example.com") || len(keys[0]) != len(prefix)+66 ||
+		!strings.HasPrefix(keys[0], prefix+"{") || !strings.HasSuffix(keys[0], "}") {
+		t.Fatalf("Redis keys = %q, want one prefix+{SHA-256} key (a hash tag) without the email", keys)
 	}
 	ttl, err := c.PTTL(ctx, keys[0]).Result()
 	if err != nil {

@@ -54,6 +54,12 @@ var authEvents = []string{
 	"password.reset_requested",
 	"password.reset",
 	"password.changed",
+	// CONTRACT section 9.
+	"mfa.enrolled",
+	"mfa.verified",
+	"mfa.failed",
+	"mfa.removed",
+	"mfa.recovery_code_used",
 }
 
 // Bucket layouts, in seconds.
@@ -89,6 +95,7 @@ type Metrics struct {
 	transitions *prometheus.CounterVec
 
 	rateLimitFallback prometheus.Counter
+	limitsFallback    *prometheus.GaugeVec
 	logDropped        atomic.Pointer[func() uint64]
 
 	mu        sync.Mutex
@@ -157,6 +164,10 @@ func New() *Metrics {
 		Name: "authserve_ratelimit_fallback_total",
 		Help: "Rate-limit decisions taken in process because the shared store (Redis) failed.",
 	})
+	m.limitsFallback = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "authserve_limits_fallback",
+		Help: "1 while a limit shared through Redis (rate_limit, lockout) runs on its fallback because Redis failed, else 0.",
+	}, []string{"limit"})
 	logDropped := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "authserve_log_lines_dropped_total",
 		Help: "Log lines dropped because a log writer could not keep up or failed.",
@@ -168,7 +179,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.authEvents, m.hashQueue, m.hashWait, m.hashLatency,
 		m.dbDuration, m.dbCalls, m.dbFailures, m.state, m.inState, m.transitions,
-		m.rateLimitFallback, logDropped,
+		m.rateLimitFallback, m.limitsFallback, logDropped,
 	)
 
 	for _, e := range authEvents {
@@ -276,6 +287,16 @@ func (m *Metrics) setState(state string) bool {
 // the shared store failed.
 func (m *Metrics) RateLimitFallback() {
 	m.rateLimitFallback.Inc()
+}
+
+// LimitFallback records whether limit ("rate_limit" or "lockout") runs on
+// its fallback because the shared store (Redis) failed.
+func (m *Metrics) LimitFallback(limit string, active bool) {
+	v := 0.0
+	if active {
+		v = 1
+	}
+	m.limitsFallback.WithLabelValues(limit).Set(v)
 }
 
 // LogDropped makes authserve_log_lines_dropped_total report f's count of

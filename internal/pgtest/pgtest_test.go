@@ -81,3 +81,24 @@ func TestDSN(t *testing.T) {
 		t.Errorf("schema %s still exists after its test ended, want it dropped", schema)
 	}
 }
+
+func TestWithDatabase(t *testing.T) {
+	tests := []struct {
+		dsn, want string
+	}{
+		{"postgres://postgres@127.0.0.1:6432/test?sslmode=disable&default_query_exec_mode=exec",
+			"postgres://postgres@127.0.0.1:6432/t_x?sslmode=disable&default_query_exec_mode=exec"},
+		{"postgresql://u:p@h", "postgresql://u:p@h/t_x"},
+	}
+	for _, tc := range tests {
+		got, err := withDatabase(tc.dsn, "t_x")
+		if err != nil || got != tc.want {
+			t.Errorf("withDatabase(%q) = %q, %v, want %q", tc.dsn, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"host=h dbname=db", "postgres://u:secret@h:bad/db"} {
+		if _, err := withDatabase(bad, "t_x"); err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("withDatabase(%q) error = %v, want an error that does not quote the password", bad, err)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authserve/authserve/internal/fallback"
+	"github.com/authserve/authserve/internal/redistest"
 )
 
 // switchable is a primary whose failure a test turns on and off.
@@ -164,7 +165,7 @@ func TestFallbackCallerCancelIsNoOutage(t *testing.T) {
 }
 
 func TestFallbackWithRedis(t *testing.T) {
-	c := testRedis(t)
+	c := redistest.Open(t, redistest.Single)
 	primary := &switchable{inner: NewRedis(c, 5, testPrefix(t, c))}
 	logger, logs := logtest.NewLogger()
 	clock := newFakeClock()

@@ -16,7 +16,10 @@ const redisTimeout = 250 * time.Millisecond
 // Redis is a GCRA rate limiter whose state lives in Redis, so that every
 // replica sharing the server shares each client's budget. It uses
 // go-redis/redis_rate, whose Lua script reads Redis' own clock, so replica
-// clocks need not agree. Keys are stored as "rate:" + prefix + key.
+// clocks need not agree. Keys are stored as "rate:" + prefix + "{" + key +
+// "}": the braces make the client's key a Redis Cluster hash tag, so that
+// the script's one key, and anything ever kept beside it under the same
+// tag, is in one slot.
 //
 // The per-call timeout only bounds socket I/O when the client was created
 // with ContextTimeoutEnabled; without it a hung server blocks a call for
@@ -29,9 +32,10 @@ type Redis struct {
 }
 
 // NewRedis returns a limiter allowing perMinute requests per key per
-// minute with a burst of perMinute, stored in client under prefix;
-// perMinute <= 0 allows everything without asking Redis.
-func NewRedis(client *redis.Client, perMinute int, prefix string) *Redis {
+// minute with a burst of perMinute, stored in client (one server or a
+// cluster client) under prefix; perMinute <= 0 allows everything without
+// asking Redis.
+func NewRedis(client redis.UniversalClient, perMinute int, prefix string) *Redis {
 	return &Redis{
 		limiter: redis_rate.NewLimiter(client),
 		limit:   redis_rate.PerMinute(max(perMinute, 0)),
@@ -48,7 +52,7 @@ func (r *Redis) Allow(ctx context.Context, key string) (Decision, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	res, err := r.limiter.Allow(ctx, r.prefix+key, r.limit)
+	res, err := r.limiter.Allow(ctx, r.prefix+"{"+key+"}", r.limit)
 	if err != nil {
 		return Decision{}, fmt.Errorf("redis rate limit: %w", err)
 	}

@@ -2,55 +2,37 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/authserve/authserve/internal/redistest"
 )
 
-// testRedis connects to AUTH_TEST_REDIS_URL or skips the test.
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("AUTH_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("AUTH_TEST_REDIS_URL not set: skipping Redis tests")
+// onEachRedis runs test once on each Redis target (one server, a
+// cluster) that is configured.
+func onEachRedis(t *testing.T, test func(t *testing.T, open func() redis.UniversalClient)) {
+	for _, tg := range redistest.Targets {
+		t.Run(tg.Name, func(t *testing.T) {
+			test(t, func() redis.UniversalClient { return redistest.Open(t, tg) })
+		})
 	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("parse AUTH_TEST_REDIS_URL: %v", err)
-	}
-	opt.ContextTimeoutEnabled = true
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("ping Redis at AUTH_TEST_REDIS_URL: %v", err)
-	}
-	return c
 }
 
 // testPrefix returns a key prefix no other test uses, and deletes its keys
-// when the test ends.
-func testPrefix(t *testing.T, c *redis.Client) string {
-	t.Helper()
-	b := make([]byte, 8)
-	rand.Read(b)
-	prefix := "authserve-test:ratelimit:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, "rate:"+prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
+// (redis_rate puts "rate:" in front) when the test ends.
+func testPrefix(t *testing.T, c redis.UniversalClient) string {
+	return redistest.Prefix(t, c, "authserve-test:ratelimit:", "rate:")
 }
 
 func TestRedisExactCounts(t *testing.T) {
-	c := testRedis(t)
+	onEachRedis(t, testRedisExactCounts)
+}
+
+func testRedisExactCounts(t *testing.T, open func() redis.UniversalClient) {
+	c := open()
 	r := NewRedis(c, 5, testPrefix(t, c))
 	ctx := context.Background()
 	for i := range 5 {
@@ -82,8 +64,11 @@ func TestRedisExactCounts(t *testing.T) {
 }
 
 func TestRedisSharedBudget(t *testing.T) {
-	c1 := testRedis(t)
-	c2 := testRedis(t)
+	onEachRedis(t, testRedisSharedBudget)
+}
+
+func testRedisSharedBudget(t *testing.T, open func() redis.UniversalClient) {
+	c1, c2 := open(), open()
 	prefix := testPrefix(t, c1)
 	a := NewRedis(c1, 5, prefix)
 	b := NewRedis(c2, 5, prefix)

@@ -69,6 +69,17 @@ func (s *Store) audited(ctx context.Context, q *statements, fn func(on stmtOn) (
 	})
 }
 
+// txAudit is Store.tx for a change of the user subject: fn, then the
+// audit events of ctx, in one transaction.
+func (s *Store) txAudit(ctx context.Context, q *statements, subject int64, fn func(tx *sql.Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.writeAudit(ctx, tx, q, subject)
+	})
+}
+
 // writeAudit inserts the audit events of ctx in tx; those that name no
 // user get subject.
 func (s *Store) writeAudit(ctx context.Context, tx *sql.Tx, q *statements, subject int64) error {

@@ -69,3 +69,33 @@ func BenchmarkCreateUser(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoginQueries measures the database work of a login by an
+// account without a second factor: the user lookup (which also reads
+// mfa_enabled, so that MFA adds no query) and the new session.
+func BenchmarkLoginQueries(b *testing.B) {
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			s := openMigrated(b, e.opts(b))
+			ctx := context.Background()
+			now := time.Now()
+			if _, err := s.CreateUser(ctx, auth.NewUser{Email: "bench@example.com", PasswordHash: "h", IsActive: true, CreatedAt: now}); err != nil {
+				b.Fatalf("CreateUser = %v", err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				u, err := s.UserByEmail(ctx, "bench@example.com")
+				if err != nil {
+					b.Fatalf("UserByEmail = %v", err)
+				}
+				id := fmt.Sprintf("bench-login-%d", i)
+				ss := auth.Session{ID: id, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour), Deadline: now.Add(time.Hour)}
+				if err := s.CreateSession(ctx, ss, auth.RefreshToken{Hash: "t-" + id, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+					b.Fatalf("CreateSession = %v", err)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/authserve/authserve/internal/dburl"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -25,49 +27,103 @@ var migrations embed.FS
 // ErrNoMigration is returned by MigrateDown when no migration is applied.
 var ErrNoMigration = errors.New("no migration to roll back")
 
-// provider builds the goose provider for this store's dialect.
-func (s *Store) provider(ctx context.Context) (*goose.Provider, error) {
+// ErrMigrateDatabase marks a failure to reach the migration database
+// (Options.MigrateDSN), so that start-up can name the setting at fault.
+var ErrMigrateDatabase = errors.New("migration database unreachable")
+
+// provider builds the goose provider for this store's dialect, on the
+// migration database; done releases that database when it is not the
+// store's own.
+func (s *Store) provider(ctx context.Context) (p *goose.Provider, done func(), err error) {
 	fsys, err := fs.Sub(migrations, s.d.dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	db, done, err := s.migrationDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			done()
+		}
+	}()
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	// Processes migrating at once (replicas starting together, or
 	// `authserve migrate` beside a starting server) must not apply a
 	// migration twice, so they take turns on a lock. Both lockers need a
 	// connection besides goose's own, so a pool of one (an in-memory
 	// database, which no other process can see anyway) goes without.
-	if s.db.Stats().MaxOpenConnections != 1 {
-		switch s.d {
-		case postgresDialect:
-			id, err := s.migrationLockID(ctx)
+	if db.Stats().MaxOpenConnections != 1 {
+		switch {
+		case s.d == postgresDialect && s.pooled && db == s.db:
+			// Behind a transaction-pooling proxy a session-level
+			// advisory lock would stay on whichever server connection
+			// took it: take turns on a lease in a table instead.
+			locker, err := lock.NewPostgresTableLocker(lock.WithTableName("migration_lease"),
+				lock.WithTableLockTimeout(200*time.Millisecond, 1500))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
+			}
+			opts = append(opts, goose.WithLocker(locker))
+		case s.d == postgresDialect:
+			id, err := migrationLockID(ctx, db)
+			if err != nil {
+				return nil, nil, err
 			}
 			locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			opts = append(opts, goose.WithSessionLocker(locker))
-		case mysqlDialect:
+		case s.d == mysqlDialect:
 			locker, err := s.newMySQLLocker(ctx)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			opts = append(opts, goose.WithSessionLocker(locker))
-		case sqliteDialect:
+		case s.d == sqliteDialect:
 			opts = append(opts, goose.WithLocker(newLeaseLocker()))
 		}
 	}
-	return goose.NewProvider(s.d.goose, s.db, fsys, opts...)
+	p, err = goose.NewProvider(s.d.goose, db, fsys, opts...)
+	return p, done, err
+}
+
+// migrationDB returns the database migrations run on: the store's own, or
+// a pool of its own on Options.MigrateDSN (a direct connection beside a
+// pooled one), closed by done.
+func (s *Store) migrationDB(ctx context.Context) (db *sql.DB, done func(), err error) {
+	if s.migrateDSN == "" {
+		return s.db, func() {}, nil
+	}
+	u, err := dburl.FromDSN(s.d.name, s.migrateDSN)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMigrateDatabase, err)
+	}
+	dsn, err := s.d.driverDSN(u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMigrateDatabase, err)
+	}
+	db, err = sql.Open(s.d.driver, dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMigrateDatabase, err)
+	}
+	// goose's connection and the lock's.
+	db.SetMaxOpenConns(2)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, nil, fmt.Errorf("%w: %w", ErrMigrateDatabase, err)
+	}
+	return db, func() { _ = db.Close() }, nil
 }
 
 // migrationLockID derives the advisory lock from the schema being migrated:
 // replicas of one deployment share it, while databases or schemas that
 // share a server (parallel tests, say) do not wait for one another.
-func (s *Store) migrationLockID(ctx context.Context) (int64, error) {
+func migrationLockID(ctx context.Context, conn *sql.DB) (int64, error) {
 	var db, schema string
-	if err := s.db.QueryRowContext(ctx, "SELECT current_database(), current_schema()").Scan(&db, &schema); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT current_database(), current_schema()").Scan(&db, &schema); err != nil {
 		return 0, err
 	}
 	h := fnv.New64a()
@@ -79,10 +135,11 @@ func (s *Store) migrationLockID(ctx context.Context) (int64, error) {
 func (s *Store) Migrate(ctx context.Context) error {
 	// Statements prepared against the old schema must not outlive it.
 	defer s.resetStatements()
-	p, err := s.provider(ctx)
+	p, done, err := s.provider(ctx)
 	if err != nil {
 		return s.wrap("migrate up", err)
 	}
+	defer done()
 	if _, err := p.Up(ctx); err != nil {
 		return s.wrap("migrate up", err)
 	}
@@ -93,10 +150,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 // there is none.
 func (s *Store) MigrateDown(ctx context.Context) error {
 	defer s.resetStatements()
-	p, err := s.provider(ctx)
+	p, done, err := s.provider(ctx)
 	if err != nil {
 		return s.wrap("migrate down", err)
 	}
+	defer done()
 	if _, err := p.Down(ctx); err != nil {
 		if errors.Is(err, goose.ErrNoNextVersion) {
 			return ErrNoMigration
@@ -109,10 +167,11 @@ func (s *Store) MigrateDown(ctx context.Context) error {
 // MigrateStatus writes one line per known migration to w: when it was
 // applied, or that it is pending.
 func (s *Store) MigrateStatus(ctx context.Context, w io.Writer) error {
-	p, err := s.provider(ctx)
+	p, done, err := s.provider(ctx)
 	if err != nil {
 		return s.wrap("migrate status", err)
 	}
+	defer done()
 	status, err := p.Status(ctx)
 	if err != nil {
 		return s.wrap("migrate status", err)
@@ -132,10 +191,11 @@ func (s *Store) MigrateStatus(ctx context.Context, w io.Writer) error {
 // SchemaCurrent reports whether every embedded migration has been applied,
 // without applying any. A database goose has never seen is not current.
 func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
-	p, err := s.provider(ctx)
+	p, done, err := s.provider(ctx)
 	if err != nil {
 		return false, s.wrap("check schema version", err)
 	}
+	defer done()
 	pending, err := p.HasPending(ctx)
 	if err != nil {
 		return false, s.wrap("check schema version", err)

@@ -8,14 +8,14 @@ const (
 	// userColumns is read by scanUser; the names are COALESCEd because a
 	// NULL name is the seed's "no name".
 	userColumns = `id, email, hashed_password, COALESCE(first_name, ''), COALESCE(last_name, ''), ` +
-		`is_active, email_verified, created_at, updated_at`
+		`is_active, email_verified, created_at, updated_at, mfa_enabled`
 	userColumnsU = `u.id, u.email, u.hashed_password, COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` +
-		`u.is_active, u.email_verified, u.created_at, u.updated_at`
+		`u.is_active, u.email_verified, u.created_at, u.updated_at, u.mfa_enabled`
 
 	// sessionColumns is read by scanSession.
-	sessionColumns  = `id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent`
+	sessionColumns  = `id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent, aal, amr`
 	sessionColumnsS = `s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.deadline, s.revoked_at, ` +
-		`s.client_ip, s.user_agent`
+		`s.client_ip, s.user_agent, s.aal, s.amr`
 
 	// liveSession is the condition for a session that can still be used
 	// at ?, which is bound twice.
@@ -36,8 +36,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qDeleteUser       = `DELETE FROM users WHERE id = ?`
 
 	qInsertSession = `INSERT INTO sessions
-(id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+(id, user_id, created_at, last_used_at, expires_at, deadline, revoked_at, client_ip, user_agent, aal, amr)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertToken = `INSERT INTO refresh_tokens (hash, parent_hash, session_id, user_id, issued_at, expires_at, spent_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`
 

@@ -12,7 +12,8 @@ import (
 // sessionDest lists the scan targets of sessionColumns, in order.
 func sessionDest(ss *auth.Session) []any {
 	return []any{&ss.ID, &ss.UserID, timeDest{&ss.CreatedAt}, timeDest{&ss.LastUsedAt},
-		timeDest{&ss.ExpiresAt}, timeDest{&ss.Deadline}, nullTimeDest{&ss.RevokedAt}, &ss.ClientIP, &ss.UserAgent}
+		timeDest{&ss.ExpiresAt}, timeDest{&ss.Deadline}, nullTimeDest{&ss.RevokedAt}, &ss.ClientIP, &ss.UserAgent,
+		aalDest{&ss.AAL}, amrDest{&ss.AMR}}
 }
 
 func scanSession(row scanner) (auth.Session, error) {
@@ -38,22 +39,8 @@ func (s *Store) CreateSession(ctx context.Context, ss auth.Session, first auth.R
 	if err != nil {
 		return s.wrap("create session", err)
 	}
-	if ss.LastUsedAt.IsZero() {
-		ss.LastUsedAt = ss.CreatedAt
-	}
-	ss.ExpiresAt = capAt(ss.ExpiresAt, ss.Deadline)
-	first.ExpiresAt = capAt(first.ExpiresAt, ss.Deadline)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, q.insertSession).ExecContext(ctx, ss.ID, ss.UserID,
-			s.d.ts(ss.CreatedAt), s.d.ts(ss.LastUsedAt), s.d.ts(ss.ExpiresAt), s.d.ts(ss.Deadline),
-			s.d.tsp(ss.RevokedAt), ss.ClientIP, ss.UserAgent); err != nil {
-			return err
-		}
-		if _, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, first.Hash, nullString(first.ParentHash),
-			ss.ID, ss.UserID, s.d.ts(first.IssuedAt), s.d.ts(first.ExpiresAt), s.d.tsp(first.SpentAt)); err != nil {
-			return err
-		}
-		return s.writeAudit(ctx, tx, q, ss.UserID)
+		return s.insertSession(ctx, tx, q, ss, first)
 	})
 	switch {
 	case err == nil:
@@ -63,6 +50,27 @@ func (s *Store) CreateSession(ctx context.Context, ss auth.Session, first auth.R
 	default:
 		return s.wrap("create session", err)
 	}
+}
+
+// insertSession writes a session and its first refresh token in tx;
+// CreateSession and CompleteMFA (mfa.go) share it.
+func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, q *statements, ss auth.Session, first auth.RefreshToken) error {
+	if ss.LastUsedAt.IsZero() {
+		ss.LastUsedAt = ss.CreatedAt
+	}
+	ss.ExpiresAt = capAt(ss.ExpiresAt, ss.Deadline)
+	first.ExpiresAt = capAt(first.ExpiresAt, ss.Deadline)
+	if _, err := tx.StmtContext(ctx, q.insertSession).ExecContext(ctx, ss.ID, ss.UserID,
+		s.d.ts(ss.CreatedAt), s.d.ts(ss.LastUsedAt), s.d.ts(ss.ExpiresAt), s.d.ts(ss.Deadline),
+		s.d.tsp(ss.RevokedAt), ss.ClientIP, ss.UserAgent, aalValue(ss.AAL), amrValue(ss.AMR)); err != nil {
+		return err
+	}
+	if _, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, first.Hash, nullString(first.ParentHash),
+		ss.ID, ss.UserID, s.d.ts(first.IssuedAt), s.d.ts(first.ExpiresAt), s.d.tsp(first.SpentAt)); err != nil {
+		return err
+	}
+	// A new session is a login: its events commit with it (auth/audit.go).
+	return s.writeAudit(ctx, tx, q, ss.UserID)
 }
 
 // UserForSession returns the user behind an access token in one query.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/dburl"
+	"github.com/jackc/pgx/v5"
 
 	// The database/sql drivers of the dialects (MySQL's: mysql.go).
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -32,8 +33,14 @@ type Options struct {
 	// DSN is, for SQLite, a file path, a "file:" URI or ":memory:"; for
 	// PostgreSQL, a postgres:// URL or a keyword/value string; for MySQL
 	// and MariaDB, a mysql://user:password@host:port/database URL, whose
-	// parameters are the driver's (see mysqlDSN).
+	// parameters are the driver's (see mysqlDSN). A PostgreSQL DSN with
+	// default_query_exec_mode=exec, simple_protocol or describe_exec is
+	// safe behind a transaction-pooling proxy (see pooler.go).
 	DSN string
+	// MigrateDSN, when set, is the database Migrate and its lock use
+	// instead of DSN: migrations need a session of their own, which a
+	// transaction-pooling proxy does not give (see migrate.go).
+	MigrateDSN string
 
 	MaxOpenConns    int
 	MaxIdleConns    int
@@ -58,6 +65,10 @@ const (
 type Store struct {
 	db *sql.DB
 	d  *dialect
+	// pooled: the DSN asks for no named statements (pooler.go), so
+	// nothing may rely on session state; migrateDSN: Options.MigrateDSN.
+	pooled     bool
+	migrateDSN string
 
 	// stmts holds the prepared statements, prepared together on first
 	// use (the tables may not exist before Migrate) and dropped when the
@@ -102,12 +113,21 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		// SQLite, and its error (an outage, to the breaker) says why.
 		_ = createPrivate(u.Path())
 	}
-	db, err := sql.Open(d.driver, dsn)
-	if err != nil {
-		return nil, err
+	var db *sql.DB
+	pooled := false
+	if d == postgresDialect {
+		var cfg *pgx.ConnConfig
+		if cfg, pooled = pgPooled(dsn); pooled {
+			db = openPooled(cfg)
+		}
+	}
+	if db == nil {
+		if db, err = sql.Open(d.driver, dsn); err != nil {
+			return nil, err
+		}
 	}
 	configurePool(db, d, o, memory)
-	s := &Store{db: db, d: d}
+	s := &Store{db: db, d: d, pooled: pooled, migrateDSN: o.MigrateDSN}
 	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, s.wrap("open "+d.name+" database", err)
@@ -219,11 +239,18 @@ type statements struct {
 	// rec are the statements of email verification, password reset and
 	// the outbox (recovery.go).
 	rec recoveryStatements
+
+	mfa mfaStatements // mfa.go
 }
 
 // queries returns the prepared statements, preparing them on first use.
 // Callers get them before they begin a transaction: preparing takes a
 // connection of its own, and an in-memory database has only one.
+//
+// Behind a transaction-pooling proxy (a pooled store, see pooler.go)
+// "preparing" asks nothing of the server: each statement is its query
+// text, run as a plain query in the URL's default_query_exec_mode, so a
+// query added here is pooler-safe without further thought.
 func (s *Store) queries(ctx context.Context) (*statements, error) {
 	if st := s.stmts.Load(); st != nil {
 		return st, nil
@@ -275,6 +302,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.pruneAttempts, qPruneAttempts),
 		s.prepareAdmin(st, prepare),
 		s.prepareRecovery(prepare, &st.rec),
+		prepareMFA(prepare, &st.mfa),
 	)
 	if err != nil {
 		for _, stmt := range all {
@@ -295,7 +323,7 @@ func (s *Store) resetStatements() {
 	if st == nil {
 		return
 	}
-	for _, stmt := range []*sql.Stmt{
+	for _, stmt := range append(st.mfa.all(),
 		st.createUser, st.userByEmail, st.userByID, st.listUsers, st.setUserActive, st.deleteUser,
 		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
@@ -303,7 +331,7 @@ func (s *Store) resetStatements() {
 		st.insertAudit, st.pruneAudit, st.listUsersPage, st.updateUser, st.lockedAttempts,
 		st.insertAdminKey, st.adminKeyByHash, st.touchAdminKey, st.listAdminKeys, st.deleteAdminKey,
 		st.listAudit.all, st.listAudit.byUser, st.listAudit.byEvent, st.listAudit.byUserEvent,
-	} {
+	) {
 		_ = stmt.Close()
 	}
 	for _, stmt := range st.rec.all() {

@@ -37,6 +37,12 @@ var engines = []struct {
 	{"MySQL", mysqltest.SkipIfUnset, func(t testing.TB) Options {
 		return Options{Driver: "mysql", DSN: mysqltest.DSN(t)}
 	}},
+	// PostgreSQL again, through PgBouncer in transaction pooling, with
+	// migrations over the direct URL as AUTH_MIGRATE_DATABASE_URL has it.
+	{"PgBouncer", pgtest.SkipIfNoPgBouncer, func(t testing.TB) Options {
+		pooled, direct := pgtest.PooledDSN(t)
+		return Options{Driver: "postgres", DSN: pooled, MigrateDSN: direct}
+	}},
 }
 
 // openMigrated opens a fresh, migrated store, closed when the test ends.

@@ -15,7 +15,7 @@ type scanner interface{ Scan(dest ...any) error }
 // userDest lists the scan targets of userColumns, in order.
 func userDest(u *auth.User) []any {
 	return []any{&u.ID, &u.Email, &u.PasswordHash, &u.FirstName, &u.LastName, &u.IsActive, &u.EmailVerified,
-		timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}}
+		timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}, &u.MFAEnabled}
 }
 
 func scanUser(row scanner) (auth.User, error) {

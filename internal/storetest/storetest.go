@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"ListSessions", testListSessions},
 		{"Ping", testPing},
 	}
+	tests = append(tests, mfaTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -99,7 +100,7 @@ func newSessionUntil(t *testing.T, s auth.Store, u auth.User, id string, created
 	ss := auth.Session{
 		ID: id, UserID: u.ID, CreatedAt: created, LastUsedAt: created,
 		ExpiresAt: expires, Deadline: deadline,
-		ClientIP: "192.0.2.1", UserAgent: "storetest/1.0",
+		ClientIP: "192.0.2.1", UserAgent: "storetest/1.0", AAL: "aal1", AMR: []string{"pwd"},
 	}
 	first := auth.RefreshToken{Hash: "rt-" + id, SessionID: id, UserID: u.ID, IssuedAt: created,
 		ExpiresAt: expires}

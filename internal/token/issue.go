@@ -11,10 +11,19 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Issue returns a new access token for the user's login session, valid from
-// now for the configured TTL, and its expiry. Times are whole seconds, as in
-// the token.
+// Issue returns a new access token for the user's login session by
+// password alone (PasswordLevel), valid from now for the configured TTL,
+// and its expiry. Times are whole seconds, as in the token.
 func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw string, expiresAt time.Time, err error) {
+	return m.IssueLevel(userID, sessionID, PasswordLevel, now)
+}
+
+// IssueLevel is Issue for a session authenticated at level l: the token
+// carries l as its aal and amr claims.
+func (m *Manager) IssueLevel(userID int64, sessionID string, l Level, now time.Time) (raw string, expiresAt time.Time, err error) {
+	if l.AAL != AAL1 && l.AAL != AAL2 {
+		return "", time.Time{}, fmt.Errorf("issue access token: assurance level %q is neither aal1 nor aal2", l.AAL)
+	}
 	if userID <= 0 {
 		return "", time.Time{}, fmt.Errorf("issue access token: user id %d is not positive", userID)
 	}
@@ -32,6 +41,8 @@ func (m *Manager) Issue(userID int64, sessionID string, now time.Time) (raw stri
 			ID:        newTokenID(),
 		},
 		SessionID: sessionID,
+		AAL:       l.AAL,
+		AMR:       l.AMR,
 	}
 	if m.cfg.Audience != "" {
 		claims.Audience = jwt.ClaimStrings{m.cfg.Audience}

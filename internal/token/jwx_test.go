@@ -3,6 +3,7 @@ package token
 import (
 	"crypto"
 	"encoding/base64"
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,5 +88,59 @@ func TestJWKSWithJWX(t *testing.T) {
 				t.Errorf("jwx jwt.Parse(tampered token) = nil error")
 			}
 		})
+	}
+}
+
+// TestJWKSWithJWXAssuranceLevels checks the aal and amr claims of tokens
+// of both levels the way a resource server would read them: with jwx and
+// the JWKS alone.
+func TestJWKSWithJWXAssuranceLevels(t *testing.T) {
+	ks := loadKeys(t, "ed25519_pkcs8.pem")
+	m := newManager(t, Config{}, ks)
+	set, err := jwxjwk.Parse(ks.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		issue   func() (string, time.Time, error)
+		wantAAL string
+		wantAMR []string
+	}{
+		{"password", func() (string, time.Time, error) { return m.Issue(7, "s", time.Now()) }, AAL1, []string{"pwd"}},
+		{"password and TOTP", func() (string, time.Time, error) {
+			return m.IssueLevel(7, "s", Level{AAL: AAL2, AMR: []string{"pwd", "otp"}}, time.Now())
+		}, AAL2, []string{"pwd", "otp"}},
+		{"password and recovery code", func() (string, time.Time, error) {
+			return m.IssueLevel(7, "s", Level{AAL: AAL2, AMR: []string{"pwd", "mfa"}}, time.Now())
+		}, AAL2, []string{"pwd", "mfa"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, _, err := tt.issue()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := jwxjwt.Parse([]byte(raw), jwxjwt.WithKeySet(set), jwxjwt.WithIssuer("authserve"),
+				jwxjwt.WithRequiredClaim("aal"), jwxjwt.WithRequiredClaim("amr"))
+			if err != nil {
+				t.Fatalf("jwx jwt.Parse = %v", err)
+			}
+			var aal string
+			var amr []any
+			if err := tok.Get("aal", &aal); err != nil || aal != tt.wantAAL {
+				t.Errorf("jwx aal = %q, %v, want %q", aal, err, tt.wantAAL)
+			}
+			if err := tok.Get("amr", &amr); err != nil || fmt.Sprint(amr) != fmt.Sprint(tt.wantAMR) {
+				t.Errorf("jwx amr = %v, %v, want %v", amr, err, tt.wantAMR)
+			}
+			c, err := m.Verify(raw, time.Now())
+			if err != nil || c.AAL != tt.wantAAL || fmt.Sprint(c.AMR) != fmt.Sprint(tt.wantAMR) {
+				t.Errorf("Verify = %+v, %v; want aal %s amr %v", c, err, tt.wantAAL, tt.wantAMR)
+			}
+		})
+	}
+	if _, _, err := m.IssueLevel(7, "s", Level{AAL: "aal3"}, time.Now()); err == nil {
+		t.Errorf("IssueLevel(aal3) = nil error")
 	}
 }

@@ -58,7 +58,30 @@ type Claims struct {
 	ID        string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// AAL is the authenticator assurance level of the login: AAL1 (a
+	// password) or AAL2 (a password and a second factor). Tokens issued
+	// before authserve knew levels carry none and read as AAL1.
+	AAL string
+	// AMR lists the authentication methods of the login (RFC 8176).
+	AMR []string
 }
+
+// Authenticator assurance levels (NIST SP 800-63B), the values of the aal
+// claim.
+const (
+	AAL1 = "aal1"
+	AAL2 = "aal2"
+)
+
+// Level says how a login session was authenticated; access tokens carry it
+// as the aal and amr claims.
+type Level struct {
+	AAL string
+	AMR []string
+}
+
+// PasswordLevel is the level of a login by password alone.
+var PasswordLevel = Level{AAL: AAL1, AMR: []string{"pwd"}}
 
 // Config configures a Manager. Zero fields take the defaults above.
 type Config struct {
@@ -139,7 +162,9 @@ func (m *Manager) TTL() time.Duration { return m.cfg.TTL }
 // accessClaims is the payload of an access token.
 type accessClaims struct {
 	jwt.RegisteredClaims
-	SessionID string `json:"sid,omitempty"`
+	SessionID string   `json:"sid,omitempty"`
+	AAL       string   `json:"aal,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
 
 	userID int64 // parsed from Subject by Validate
 }
@@ -159,6 +184,8 @@ func (c *accessClaims) Validate() error {
 		return errors.New("jti claim is required")
 	case c.IssuedAt == nil:
 		return errors.New("iat claim is required")
+	case c.AAL != "" && c.AAL != AAL1 && c.AAL != AAL2:
+		return errors.New("aal claim is neither aal1 nor aal2")
 	}
 	return nil
 }

@@ -209,7 +209,7 @@ func TestIssueVerify(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify(Issue()) = %v", err)
 			}
-			want := Claims{UserID: 7, SessionID: "session-a", ID: got.ID, IssuedAt: testNow, ExpiresAt: exp}
+			want := Claims{UserID: 7, SessionID: "session-a", ID: got.ID, IssuedAt: testNow, ExpiresAt: exp, AAL: AAL1, AMR: []string{"pwd"}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Verify(Issue()) claims mismatch (-want +got):\n%s", diff)
 			}

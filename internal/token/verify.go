@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,6 +80,8 @@ func (m *Manager) parse(raw string, now time.Time) (Claims, error) {
 		ID:        c.ID,
 		IssuedAt:  c.IssuedAt.UTC(),
 		ExpiresAt: c.ExpiresAt.UTC(),
+		AAL:       cmp.Or(c.AAL, AAL1),
+		AMR:       c.AMR,
 	}, nil
 }
 
