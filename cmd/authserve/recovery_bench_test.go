@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -50,6 +51,9 @@ func benchServer(b *testing.B) *server {
 		"AUTH_LOG_LEVEL":                 "info",
 		"AUTH_JWT_SECRET":                "bench-secret-0123456789-abcdefghijklmn",
 		"AUTH_MAIL_DIR":                  b.TempDir(),
+		// serve leaves GOMAXPROCS alone when it is set: the benchmark
+		// framework fails a benchmark that changes it.
+		"GOMAXPROCS": strconv.Itoa(runtime.GOMAXPROCS(0)),
 	})
 	s := startServer(b, env)
 	register(b, s.URL, "bench@example.com")

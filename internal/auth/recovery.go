@@ -139,7 +139,7 @@ func (s *Service) queueLink(ctx context.Context, kind, address string, u User, s
 	queued, err := s.rec.RequestLink(ctx, LinkRequest{
 		AddressKey: addressKey(address), Kind: kind, Now: now, Cooldown: s.cfg.Recovery.Cooldown,
 		Send: send, UserID: u.ID, TokenHash: hash, ExpiresAt: now.Add(ttl),
-		Mail: OutboxMessage{UserID: u.ID, To: u.Email, Kind: mailKind, Message: msg},
+		Mail: OutboxMessage{UserID: u.ID, To: address, Kind: mailKind, Message: msg},
 	})
 	if err != nil {
 		return false, fmt.Errorf("request %s link: %w", kind, err)

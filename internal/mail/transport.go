@@ -195,13 +195,25 @@ func (d *Dir) Send(_ context.Context, from string, m auth.OutboxMessage) error {
 		return &PermanentError{Err: err}
 	}
 	name := fmt.Sprintf("%s-%06d-%s.eml", m.CreatedAt.UTC().Format("20060102T150405Z"), m.ID, m.Kind)
-	f, err := os.OpenFile(filepath.Join(d.dir, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// Written under a temporary name (CreateTemp's mode is 0600) and
+	// renamed, so whoever watches the directory never reads half a message.
+	f, err := os.CreateTemp(d.dir, ".*.eml.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	if _, err := msg.WriteTo(f); err != nil {
 		f.Close()
+		os.Remove(tmp)
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(d.dir, name)); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }

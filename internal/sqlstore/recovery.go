@@ -106,7 +106,7 @@ func (s *Store) RequestLink(ctx context.Context, r auth.LinkRequest) (bool, erro
 			return err
 		}
 		if !r.Send {
-			return nil
+			return s.decoy(ctx, tx, q, r, now)
 		}
 		if _, err := tx.StmtContext(ctx, q.rec.voidLinkTokens).ExecContext(ctx, s.d.ts(now), r.UserID, r.Kind); err != nil {
 			return err
@@ -129,6 +129,24 @@ func (s *Store) RequestLink(ctx context.Context, r auth.LinkRequest) (bool, erro
 	default:
 		return false, s.wrap("request link", err)
 	}
+}
+
+// decoy does, for a request that sends nothing (unknown, disabled or
+// verified account), the writes a sending one does, inside a savepoint
+// that it then rolls back: the request costs what one that sends costs,
+// and leaves only its cooldown claim. For an unknown address the token's
+// insert fails on its foreign key, which is no cheaper than succeeding;
+// the outbox row (whose user may be NULL) goes in first.
+func (s *Store) decoy(ctx context.Context, tx *sql.Tx, q *statements, r auth.LinkRequest, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT link_decoy"); err != nil {
+		return err
+	}
+	_, _ = tx.StmtContext(ctx, q.rec.voidLinkTokens).ExecContext(ctx, s.d.ts(now), r.UserID, r.Kind)
+	_ = s.enqueue(ctx, tx, q, r.Mail, now)
+	_, _ = tx.StmtContext(ctx, q.rec.insertLinkToken).ExecContext(ctx, r.TokenHash, r.UserID, r.Kind,
+		s.d.ts(now), s.d.ts(r.ExpiresAt))
+	_, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT link_decoy")
+	return err
 }
 
 // enqueue inserts m into the outbox inside tx, due at once.
