@@ -8,6 +8,9 @@
 #
 # Other sub-commands run the same way: docker run --rm authserve:v1.2.3 version.
 # See docs/deployment.md.
+#
+# Needs BuildKit (the RUN --mount caches and the syntax line): Docker 23 or
+# later uses it by default; older Docker needs DOCKER_BUILDKIT=1.
 
 # Match the toolchain line of go.mod (the patched Go; see `make vulncheck`):
 # the golang images set GOTOOLCHAIN=local, so an older Go would refuse to

@@ -25,10 +25,13 @@ GOVULNCHECK := $(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION
 # The offline vulnerability database, built from the golang.org/x/vulndb
 # module at VULNDB_VERSION (the module proxy serves it).
 VULNDB_DIR ?= $(CURDIR)/bin/vulndb-$(VULNDB_VERSION)
+# container-stand-ins.sh builds the image offline (CI: ../shared relative to
+# the clone); `make image-test` skips, loudly, when it or dockerd is missing.
+STAND_INS ?= $(firstword $(wildcard $(CURDIR)/../shared/tools/container-stand-ins.sh /work/shared/tools/container-stand-ins.sh))
 COVER_MIN ?= 80
 FUZZTIME ?= 30s
 
-.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi openapi-lint diagrams diagrams-check tidy vulncheck check ci
+.PHONY: help run build test test-race test-postgres cover lint fmt bench bench-once loadbench fuzz openapi openapi-lint diagrams diagrams-check tidy vulncheck check ci image-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -101,6 +104,9 @@ vulncheck: ## govulncheck against an offline database; fails on any vulnerabilit
 	  $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out '$(VULNDB_DIR)'; \
 	fi
 	$(GOVULNCHECK) -db 'file://$(VULNDB_DIR)' ./...
+
+image-test: ## build the container image with local stand-ins and check it (needs root and dockerd; else skipped loudly)
+	STAND_INS='$(STAND_INS)' VERSION='$(VERSION)' bash .ci/image-test
 
 check: lint vulncheck test-race ## what CI checks, quickly
 

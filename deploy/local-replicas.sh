@@ -89,7 +89,7 @@ done < <(grep -E '^AUTH_[A-Z0-9_]+=' "$here/authserve.env.example")
 while IFS= read -r line; do
   case "$line" in AUTH_ADDR=* | AUTH_TRUSTED_PROXIES=* | AUTH_JWT_PRIVATE_KEY_FILE=*) continue ;; esac
   settings+=("$line")
-done < <(python3 "$here/yamlq.py" "$here/compose.yaml" env authserve-1)
+done < <(cd "$here/.." && go run ./deploy/composeenv deploy/compose.yaml authserve-1)
 settings+=(
   "AUTH_DATABASE_URL=$db_url"
   "AUTH_REDIS_URL=$redis_url"
@@ -193,7 +193,7 @@ for port in "${ports[@]}"; do
   expect 0 "${fallback:-0}" "127.0.0.1:$port rate-limit decisions taken without Redis"
 done
 
-run user delete "$email" >/dev/null 2>&1 && status=0 || status=$?
+run user delete "$email" --yes >/dev/null 2>&1 && status=0 || status=$?
 expect 0 "$status" "authserve user delete (clean-up)"
 run user show "$email" >/dev/null 2>&1 && status=0 || status=$?
 [ "$status" -ne 0 ] || die "user show of a deleted user exited 0"

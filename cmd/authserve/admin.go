@@ -32,6 +32,11 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer s.Close()
 	switch args[0] {
+	case "up", "down", "status":
+	default:
+		return usageError("unknown migrate command %q (want up, down or status)", args[0])
+	}
+	switch args[0] {
 	case "up":
 		if err := s.Migrate(ctx); err != nil {
 			return migrateFailed("migrate up", err)
@@ -92,7 +97,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return withService(ctx, getenv, stderr, func(s *auth.Service) error {
 			u, err := s.Register(ctx, auth.Registration{Email: *email, Password: password, FirstName: *first, LastName: *last})
 			if err != nil {
-				return adminError(err)
+				return adminError(err, *email)
 			}
 			printUser(stdout, u)
 			return nil
@@ -106,7 +111,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if *limit < 1 || fs.NArg() > 0 {
 			return usageError("usage: authserve user list [--limit N] (N ≥ 1)")
 		}
-		return withService(ctx, getenv, stderr, func(s *auth.Service) error {
+		return withReadOnlyService(ctx, getenv, stderr, func(s *auth.Service) error {
 			us, err := s.ListUsers(ctx, *limit)
 			if err != nil {
 				return adminError(err)
@@ -130,11 +135,24 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		return mfaReset(ctx, args[1], getenv, stdout, stderr)
 	case "show", "disable", "enable", "delete":
-		if len(args) != 2 {
+		rest, yes := args[1:], false
+		if args[0] == "delete" {
+			rest, yes = cutYes(rest)
+		}
+		if len(rest) != 1 {
 			return usageError("usage: authserve user %s EMAIL", args[0])
 		}
-		email := args[1]
-		return withService(ctx, getenv, stderr, func(s *auth.Service) error {
+		email := rest[0]
+		if args[0] == "delete" && !yes {
+			if err := confirmDelete(stdin, stderr, email); err != nil {
+				return err
+			}
+		}
+		with := withService
+		if args[0] == "show" {
+			with = withReadOnlyService
+		}
+		return with(ctx, getenv, stderr, func(s *auth.Service) error {
 			var u auth.User
 			var err error
 			switch args[0] {
@@ -148,7 +166,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 				u, err = s.DeleteUser(ctx, email)
 			}
 			if err != nil {
-				return adminError(err)
+				return adminError(err, email)
 			}
 			if args[0] == "delete" {
 				fmt.Fprintf(stdout, "deleted user %d (%s)\n", u.ID, u.Email)
@@ -158,19 +176,22 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			return nil
 		})
 	default:
-		return usageError(help)
+		return unknownCommand(stderr, "user", args[0])
 	}
 }
 
 // sessionCommand implements `authserve session revoke-all EMAIL`.
 func sessionCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 2 || args[0] != "revoke-all" {
+	if len(args) > 0 && args[0] != "revoke-all" {
+		return unknownCommand(stderr, "session", args[0])
+	}
+	if len(args) != 2 {
 		return usageError("usage: authserve session revoke-all EMAIL")
 	}
 	return withService(ctx, getenv, stderr, func(s *auth.Service) error {
 		n, err := s.RevokeAllSessions(ctx, args[1])
 		if err != nil {
-			return adminError(err)
+			return adminError(err, args[1])
 		}
 		fmt.Fprintf(stdout, "revoked %d session(s) of %s\n", n, strings.ToLower(strings.TrimSpace(args[1])))
 		return nil
@@ -183,8 +204,23 @@ func printUser(w io.Writer, u auth.User) {
 		u.CreatedAt.UTC().Format(time.RFC3339), u.UpdatedAt.UTC().Format(time.RFC3339))
 }
 
-// adminError turns domain errors into one clear line and exit status 1.
-func adminError(err error) error {
+// adminError turns domain errors into one clear line and exit status 1,
+// naming the email the command was about when given.
+func adminError(err error, email ...string) error {
+	about := ""
+	if len(email) > 0 {
+		about = strings.ToLower(strings.TrimSpace(email[0]))
+	}
+	err = adminErrorLine(err)
+	var ee exitError
+	if about != "" && errors.As(err, &ee) {
+		ee.msg = about + ": " + ee.msg
+		return ee
+	}
+	return err
+}
+
+func adminErrorLine(err error) error {
 	var v *auth.ValidationError
 	switch {
 	case errors.As(err, &v):

@@ -19,10 +19,6 @@ func adminKeyCommand(ctx context.Context, args []string, getenv func(string) str
 	if len(args) == 0 {
 		return usageError(help)
 	}
-	if isHelp(args[0]) {
-		fmt.Fprintln(stdout, help)
-		return nil
-	}
 	switch args[0] {
 	case "create":
 		fs := newFlags("admin-key create", stderr)
@@ -91,10 +87,6 @@ func adminKeyCommand(ctx context.Context, args []string, getenv func(string) str
 // auditCommand implements `authserve audit list`.
 func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const help = "usage: authserve audit list [--email E] [--event NAME] [--since 24h] [--limit N]"
-	if len(args) > 0 && isHelp(args[0]) {
-		fmt.Fprintln(stdout, help)
-		return nil
-	}
 	if len(args) == 0 || args[0] != "list" {
 		return usageError(help)
 	}
@@ -150,6 +142,3 @@ func dash(s string) string {
 	}
 	return s
 }
-
-// isHelp reports whether arg asks for a command's usage.
-func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }

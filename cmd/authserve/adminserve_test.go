@@ -132,7 +132,7 @@ func TestAdminCommandsHelp(t *testing.T) {
 	env := testEnv(t, nil)
 	for _, args := range [][]string{{"admin-key", "--help"}, {"admin-key", "-h"}, {"audit", "help"}, {"audit", "--help"}} {
 		out, _, err := runCmd(t, env, "", args...)
-		if err != nil || !strings.HasPrefix(out, "usage: authserve "+args[0]) {
+		if err != nil || !strings.HasPrefix(out, "Usage: authserve "+args[0]) {
 			t.Errorf("%v = %q, %v; want the usage and exit 0", args, out, err)
 		}
 	}

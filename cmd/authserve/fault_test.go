@@ -3,7 +3,7 @@ package main
 // Fault-injection tests: the real service, started through run, talks to
 // the real PostgreSQL through a TCP proxy that refuses, resets or
 // black-holes connections on command (internal/faultproxy), and to SQLite
-// files that turn read-only or locked. They show the contract's section 6:
+// files that turn read-only or locked. They show docs/failures.md:
 // 503 service_unavailable with Retry-After (never 500, never a hang), fast
 // failure once the circuit is open, /readyz following the database, quick
 // recovery, and no acknowledged write lost.
@@ -208,7 +208,7 @@ func mustFetch(t *testing.T, method, url, bearer string, body any) fetched {
 	return r
 }
 
-// unavailableProblem returns what keeps r from being the contract's answer
+// unavailableProblem returns what keeps r from being the documented answer
 // during an outage (503, problem JSON, code service_unavailable, a whole
 // number of seconds in Retry-After between 1 and maxRetry), or "".
 func unavailableProblem(r fetched, maxRetry time.Duration) string {

@@ -13,8 +13,11 @@ import (
 
 // keys implements `authserve keys generate --type T [--out FILE]`.
 func keys(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "generate" {
+	if len(args) == 0 {
 		return usageError("usage: authserve keys generate --type ed25519|p256|rsa|aes256 [--out FILE]")
+	}
+	if args[0] != "generate" {
+		return unknownCommand(stderr, "keys", args[0])
 	}
 	fs := newFlags("keys generate", stderr)
 	kind := fs.String("type", "ed25519", "key type: ed25519 (EdDSA), p256 (ES256), rsa (RS256), or aes256 (32 random bytes as base64, for AUTH_MFA_ENCRYPTION_KEY)")
@@ -41,7 +44,15 @@ func keys(args []string, stdout, stderr io.Writer) error {
 		_, err := stdout.Write(pem)
 		return err
 	}
-	return writeNewFile(*out, pem)
+	if err := writeNewFile(*out, pem); err != nil {
+		return err
+	}
+	if *kind == "aes256" {
+		fmt.Fprintf(stdout, "wrote a new aes256 key to %s (mode 0600); its contents are a value for AUTH_MFA_ENCRYPTION_KEY\n", *out)
+		return nil
+	}
+	fmt.Fprintf(stdout, "wrote a new %s private key to %s (mode 0600); set AUTH_JWT_PRIVATE_KEY_FILE=%s\n", *kind, *out, *out)
+	return nil
 }
 
 // writeNewFile creates path with mode 0600 and refuses to replace an
@@ -52,11 +63,14 @@ func writeNewFile(path string, data []byte) error {
 		return fmt.Errorf("%s already exists; refusing to overwrite a key", path)
 	}
 	if err != nil {
-		return err
+		return err // an *fs.PathError: it names path
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

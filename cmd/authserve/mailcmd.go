@@ -30,18 +30,18 @@ func recoveryUserCommand(ctx context.Context, args []string, getenv func(string)
 		case "set-password":
 			u, err := s.SetPassword(ctx, email, password)
 			if err != nil {
-				return adminError(err)
+				return adminError(err, email)
 			}
 			fmt.Fprintf(stdout, "password of %s set; every session ended; a notice was queued\n", u.Email)
 		case "verify":
 			u, err := s.MarkVerified(ctx, email)
 			if err != nil {
-				return adminError(err)
+				return adminError(err, email)
 			}
 			printUser(stdout, u)
 		case "unlock":
 			if err := s.Unlock(ctx, email); err != nil {
-				return adminError(err)
+				return adminError(err, email)
 			}
 			fmt.Fprintf(stdout, "cleared every lockout of %s\n", strings.ToLower(strings.TrimSpace(email)))
 		}
@@ -52,8 +52,11 @@ func recoveryUserCommand(ctx context.Context, args []string, getenv func(string)
 // mailCommand implements `authserve mail list [--status S] [--limit N]`.
 func mailCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	const help = "usage: authserve mail list [--status pending|sent|failed] [--limit N]"
-	if len(args) == 0 || args[0] != "list" {
+	if len(args) == 0 {
 		return usageError(help)
+	}
+	if args[0] != "list" {
+		return unknownCommand(stderr, "mail", args[0])
 	}
 	fs := newFlags("mail list", stderr)
 	status := fs.String("status", "", "only messages with this status: pending, sent or failed")

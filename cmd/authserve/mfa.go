@@ -40,7 +40,7 @@ func mfaReset(ctx context.Context, email string, getenv func(string) string, std
 	return withService(ctx, getenv, stderr, func(s *auth.Service) error {
 		n, err := s.ResetMFA(ctx, email)
 		if err != nil {
-			return adminError(err)
+			return adminError(err, email)
 		}
 		fmt.Fprintf(stdout, "removed %d factor(s) and every recovery code of %s; the next login takes a password only\n",
 			n, strings.ToLower(strings.TrimSpace(email)))

@@ -30,7 +30,8 @@ Usage:
   authserve keys generate --type ed25519|p256|rsa [--out FILE]
                                          write a new private signing key as PEM
   authserve user create --email E        create an account (password from standard input)
-  authserve user show|disable|enable|delete EMAIL
+  authserve user show|disable|enable EMAIL
+  authserve user delete EMAIL [--yes]    delete an account (asks on a terminal)
   authserve user list [--limit N]        list accounts
   authserve user set-password EMAIL      set a password (from standard input); ends every session
   authserve user verify EMAIL            mark an account's email verified
@@ -43,6 +44,7 @@ Usage:
   authserve audit list [--email E] [--event NAME] [--since 24h] [--limit N]
                                          print audit events, newest first
   authserve healthcheck                  GET /healthz of the server at AUTH_ADDR; exit 0 or 1
+  authserve COMMAND -h|--help|help       the usage of one command
 
 Configuration comes from AUTH_* environment variables and a .env file in the
 working directory (the environment wins); see .env.example.
@@ -50,6 +52,10 @@ working directory (the environment wins); see .env.example.
 
 // run is the whole program behind main, testable with its inputs.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if topic, ok := helpRequest(args); ok {
+		printHelp(stdout, topic)
+		return nil
+	}
 	cmd, rest := "serve", args
 	if len(args) > 0 {
 		cmd, rest = args[0], args[1:]
@@ -78,9 +84,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return auditCommand(cliContext(ctx), rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
 	default:
 		fmt.Fprint(stderr, usage)
 		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", cmd)}

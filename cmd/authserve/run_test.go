@@ -171,7 +171,7 @@ func testAdminCommands(t *testing.T, env map[string]string) {
 		{[]string{"user", "show", "nobody@example.com"}, "", "no such user"},
 		{[]string{"user", "disable", "nobody@example.com"}, "", "no such user"},
 		{[]string{"session", "revoke-all", "nobody@example.com"}, "", "no such user"},
-		{[]string{"user", "frobnicate"}, "", "usage"},
+		{[]string{"user", "frobnicate"}, "", `unknown user command "frobnicate"`},
 		{[]string{"user", "list", "--limit", "0"}, "", "usage"},
 	}
 	for _, tt := range tests {
@@ -205,7 +205,7 @@ func testAdminCommands(t *testing.T, env map[string]string) {
 		t.Errorf("me after revoke-all = %d %v, want 401 invalid_token", code, body)
 	}
 	_, tok = login(t, s.URL, "bob@example.com")
-	if _, _, err := runCmd(t, env, "", "user", "delete", "bob@example.com"); err != nil {
+	if _, _, err := runCmd(t, env, "", "user", "delete", "bob@example.com", "--yes"); err != nil {
 		t.Fatal(err)
 	}
 	if code, body, _ := call(t, "GET", s.URL+"/api/auth/me", tok["access_token"].(string), nil); code != 401 && code != 404 {

@@ -32,6 +32,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return err
 	}
 	defer sink.Close()
+	warnUnknownVariables(logger, environ())
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(procsBesideHashing(defaultProcs, cfg.HashConcurrency))
 	}

@@ -41,7 +41,7 @@ const defaultUnavailableRetry = 5 * time.Second
 // error does not say when to come back: queues drain fast.
 const defaultOverloadedRetry = time.Second
 
-// The stable error codes of the contract (section 3).
+// The stable error codes (README "Errors").
 const (
 	codeMalformedRequest     = "malformed_request"
 	codeInvalidCredentials   = "invalid_credentials"
@@ -80,7 +80,7 @@ type problemKind struct {
 	detail string
 }
 
-// catalogue lists every code in the contract's order; the OpenAPI enum of
+// catalogue lists every code in README "Errors"'s order; the OpenAPI enum of
 // the code field and the documentation are generated from it.
 var catalogue = []problemKind{
 	{codeMalformedRequest, http.StatusBadRequest, "Malformed request", "The request body is missing or is not a single valid JSON value."},
@@ -118,7 +118,7 @@ var kinds = func() map[string]problemKind {
 	return m
 }()
 
-// problem is an RFC 9457 problem details object with the contract's code
+// problem is an RFC 9457 problem details object with a stable code
 // and request id. It implements huma's StatusError, HeadersError and
 // ContentTypeFilter so that handlers can return it as their error.
 type problem struct {
@@ -173,7 +173,7 @@ func newProblem(ctx context.Context, code string) *problem {
 }
 
 // headersTooLarge is the problem of a request whose headers are over the
-// limit: the contract's code for an oversized request, with the status
+// limit: the code of an oversized request, with the status
 // HTTP has for headers (RFC 6585).
 func headersTooLarge(ctx context.Context) *problem {
 	p := newProblem(ctx, codePayloadTooLarge)
@@ -375,7 +375,7 @@ var requiredPrefix, requiredSuffix = func() (string, string) {
 	return before, after
 }()
 
-// fieldErrorsFromHuma turns huma's validation details into the contract's
+// fieldErrorsFromHuma turns huma's validation details into README "Errors"'s
 // {"field", "message"} list: "body.email" becomes "email", and a missing
 // property becomes an error of that property.
 func fieldErrorsFromHuma(errs []error) []fieldError {

@@ -35,8 +35,7 @@ func Run(t *testing.T, newLockout func(t *testing.T) auth.Lockout) {
 		{"FailWhileLockedReportsNoNewLock", testFailWhileLocked},
 		{"LockExpires", testLockExpires},
 		{"FailuresExpireAfterLastChange", testFailuresExpire},
-		{"ResetClears", testResetClears},
-		{"ReleaseKeepsFailures", testReleaseKeepsFailures},
+		{"SucceedResetsOrReleases", testSucceed},
 		{"ReservationsCountTowardsLimit", testReservationsCount},
 		{"KeysIndependent", testKeysIndependent},
 		{"SucceedOnUnknownKey", testSucceedUnknown},
@@ -226,26 +225,23 @@ func testFailuresExpire(t *testing.T, l auth.Lockout) {
 	})
 }
 
-func testResetClears(t *testing.T, l auth.Lockout) {
-	key := Key(t)
-	t0 := start()
-	last := failures(t, l, key, t0, limit-1)
-	mustReserve(t, l, key, last, 0)
-	mustSucceed(t, l, key, true)
-	last = failures(t, l, key, last.Add(time.Second), limit-1)
-	mustReserve(t, l, key, last, 0)
-	mustFail(t, l, key, last, true)
-}
-
-func testReleaseKeepsFailures(t *testing.T, l auth.Lockout) {
-	key := Key(t)
-	t0 := start()
-	last := failures(t, l, key, t0, limit-1)
-	mustReserve(t, l, key, last, 0)
-	mustSucceed(t, l, key, false)
-	next := last.Add(time.Second)
-	mustReserve(t, l, key, next, 0)
-	mustFail(t, l, key, next, true)
+// testSucceed: a success with reset clears the key (limit more failures
+// to lock), one without only releases its reservation (the next failure
+// locks).
+func testSucceed(t *testing.T, l auth.Lockout) {
+	for _, tt := range []struct {
+		reset         bool
+		failuresAfter int
+	}{{true, limit - 1}, {false, 0}} {
+		key := Key(t)
+		last := failures(t, l, key, start(), limit-1)
+		mustReserve(t, l, key, last, 0)
+		mustSucceed(t, l, key, tt.reset)
+		last = failures(t, l, key, last.Add(time.Second), tt.failuresAfter)
+		next := last.Add(time.Second)
+		mustReserve(t, l, key, next, 0)
+		mustFail(t, l, key, next, true)
+	}
 }
 
 func testReservationsCount(t *testing.T, l auth.Lockout) {

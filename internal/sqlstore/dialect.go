@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"github.com/authserve/authserve/internal/dburl"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/authserve/authserve/internal/dburl"
 )
 
 // dialect is everything that differs between the engines; the queries and
@@ -224,7 +224,7 @@ func (d nullTimeDest) Scan(v any) error {
 	return nil
 }
 
-// nullString stores "" as NULL, the seed's "no name".
+// nullString stores "" as NULL, an absent name (null in the API).
 func nullString(s string) any {
 	if s == "" {
 		return nil

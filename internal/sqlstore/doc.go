@@ -1,25 +1,29 @@
 // Package sqlstore implements auth.Store and auth.Lockout on database/sql,
-// for SQLite (modernc.org/sqlite, pure Go) and PostgreSQL
-// (github.com/jackc/pgx/v5/stdlib).
+// for SQLite (modernc.org/sqlite, pure Go), PostgreSQL
+// (github.com/jackc/pgx/v5/stdlib) and MySQL 8 / MariaDB 10.5+
+// (github.com/go-sql-driver/mysql). Open takes the database as
+// internal/dburl parsed it from AUTH_DATABASE_URL.
 //
 // # One implementation, small dialects
 //
-// The two engines share every query and every rule; what differs lives in
-// a dialect value (dialect.go): the driver name and DSN, the placeholder
-// style (? or $n), how a time is encoded, the row-locking clause of the
-// transactions that need one, the goose dialect and migration directory,
-// and which driver error codes mean "unique violation" or "outage". Two
-// copies of the same queries would drift apart; one copy tested on both
-// engines by the same contract suite (internal/storetest) cannot. A
-// MySQL/MariaDB dialect would add its own migrations, placeholders, error
-// codes and a LastInsertId path where this package uses RETURNING (the
-// current engines both support it).
+// The engines share every query and every rule; what differs lives in a
+// dialect value (dialect.go, and mysql.go for MySQL's DSN and migration
+// lock): the driver name and DSN, the placeholder style (? or $n), how a
+// time is encoded, the row-locking clause of the transactions that need
+// one, the goose dialect and migration directory, whether RETURNING exists
+// (MySQL reads back what it wrote, in the same transaction, and takes new
+// ids from LastInsertId), and which driver error codes mean "unique
+// violation", "conflict, run again" or "outage". Copies of the same queries
+// would drift apart; one copy tested on every engine by the same contract
+// suites (internal/storetest for auth.Store, internal/lockouttest for
+// auth.Lockout) cannot. The rules themselves live in the domain: Rotate
+// asks auth.PlanRotation what to do and only carries it out atomically.
 //
 // # Concurrency
 //
 // Writes that read before they write run in one transaction that holds the
-// rows it decides on: PostgreSQL locks them with SELECT … FOR UPDATE,
-// SQLite takes the database write lock when the transaction begins
+// rows it decides on: PostgreSQL and MySQL lock them with SELECT … FOR
+// UPDATE, SQLite takes the database write lock when the transaction begins
 // (_txlock=immediate), so a second writer waits (busy_timeout) instead of
 // failing half-way. Single-statement writes rely on the database alone:
 // concurrent registrations of one email are settled by the unique index.
@@ -27,9 +31,10 @@
 // # Time
 //
 // Times are stored in UTC and returned as UTC time.Time, truncated to the
-// microsecond on every engine (PostgreSQL's resolution), so both engines
-// return exactly what the other would. SQLite keeps them as INTEGER Unix
-// nanoseconds, so comparisons in SQL are integer comparisons.
+// microsecond on every engine (PostgreSQL's resolution), so every engine
+// returns exactly what the others would. SQLite keeps them as INTEGER Unix
+// nanoseconds, so comparisons in SQL are integer comparisons; MySQL as
+// DATETIME(6) in UTC.
 //
 // # Errors
 //

@@ -131,6 +131,14 @@ func migrationLockID(ctx context.Context, conn *sql.DB) (int64, error) {
 	return int64(h.Sum64()), nil
 }
 
+// versionTableExists asks, per dialect, whether goose's version table
+// exists, without creating it.
+var versionTableExists = map[*dialect]string{
+	sqliteDialect:   `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version')`,
+	postgresDialect: `SELECT to_regclass('goose_db_version') IS NOT NULL`,
+	mysqlDialect:    `SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'goose_db_version')`,
+}
+
 // Migrate applies every pending migration.
 func (s *Store) Migrate(ctx context.Context) error {
 	// Statements prepared against the old schema must not outlive it.
@@ -140,10 +148,44 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return s.wrap("migrate up", err)
 	}
 	defer done()
-	if _, err := p.Up(ctx); err != nil {
+	err = s.serialiseMigrations(ctx, func() error {
+		_, err := p.Up(ctx)
+		return err
+	})
+	if err != nil {
 		return s.wrap("migrate up", err)
 	}
 	return nil
+}
+
+// serialiseMigrations runs fn under a lock of the whole run where goose's
+// own lock is not enough. goose's Up first asks HasPending, which takes no
+// lock and creates the version table if it is missing; on MySQL that
+// CREATE TABLE commits before the table's first row is inserted, so a
+// replica starting at the same moment could find the table without its
+// row and fail with "missing zero version migration". PostgreSQL and
+// SQLite create the table and its row in one transaction.
+func (s *Store) serialiseMigrations(ctx context.Context, fn func() error) error {
+	if s.d != mysqlDialect || s.db.Stats().MaxOpenConnections == 1 {
+		return fn()
+	}
+	l, err := s.newMySQLLocker(ctx)
+	if err != nil {
+		return err
+	}
+	// Another name than goose's lock, which goose takes on a connection
+	// of its own while this one is held.
+	l.name += ":run"
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := l.SessionLock(ctx, conn); err != nil {
+		return err
+	}
+	defer func() { _ = l.SessionUnlock(context.WithoutCancel(ctx), conn) }()
+	return fn()
 }
 
 // MigrateDown rolls back the most recent migration; ErrNoMigration when
@@ -191,6 +233,16 @@ func (s *Store) MigrateStatus(ctx context.Context, w io.Writer) error {
 // SchemaCurrent reports whether every embedded migration has been applied,
 // without applying any. A database goose has never seen is not current.
 func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
+	// goose's HasPending creates the version table when it is missing: a
+	// check must not change the database, so an empty one is answered
+	// here.
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, versionTableExists[s.d]).Scan(&exists); err != nil {
+		return false, s.wrap("check schema version", err)
+	}
+	if !exists {
+		return false, nil
+	}
 	p, done, err := s.provider(ctx)
 	if err != nil {
 		return false, s.wrap("check schema version", err)

@@ -145,3 +145,33 @@ func TestMigrateConcurrently(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaCurrentChangesNothing: asking whether the schema is current
+// (start-up with AUTH_AUTO_MIGRATE=false, the read-only commands) must not
+// create goose's version table in an empty database.
+func TestSchemaCurrentChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			e.skip(t)
+			s, err := Open(ctx, e.opts(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if current, err := s.SchemaCurrent(ctx); err != nil || current {
+				t.Fatalf("SchemaCurrent() on an empty database = %v, %v; want false, nil", current, err)
+			}
+			var exists bool
+			if err := s.db.QueryRowContext(ctx, versionTableExists[s.d]).Scan(&exists); err != nil || exists {
+				t.Fatalf("version table after SchemaCurrent: exists %v (%v), want not created", exists, err)
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if current, err := s.SchemaCurrent(ctx); err != nil || !current {
+				t.Errorf("SchemaCurrent() after Migrate = %v, %v; want true, nil", current, err)
+			}
+		})
+	}
+}

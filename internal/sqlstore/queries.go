@@ -6,7 +6,7 @@ package sqlstore
 
 const (
 	// userColumns is read by scanUser; the names are COALESCEd because a
-	// NULL name is the seed's "no name".
+	// NULL name is an absent name (null in the API).
 	userColumns = `id, email, hashed_password, COALESCE(first_name, ''), COALESCE(last_name, ''), ` +
 		`is_active, email_verified, created_at, updated_at, mfa_enabled`
 	userColumnsU = `u.id, u.email, u.hashed_password, COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), ` +
