@@ -12,7 +12,8 @@
 # requires exit status 0.
 #
 #   AUTH_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/test?sslmode=disable
-#   AUTH_REDIS_URL     default redis://127.0.0.1:6379/0
+#   AUTH_REDIS_URL     default redis://127.0.0.1:6379/0 (a Redis Cluster URL works too)
+#   AUTH_MIGRATE_DATABASE_URL  passed on when set (AUTH_DATABASE_URL through PgBouncer)
 #   KEEP=1             keep the working directory (logs, key) for a look
 #
 # Exit 0 when every check passed. Bounded: each request times out after 20 s,
@@ -94,8 +95,14 @@ settings+=(
   "AUTH_DATABASE_URL=$db_url"
   "AUTH_REDIS_URL=$redis_url"
   "AUTH_JWT_PRIVATE_KEY_FILE=$work/signing.pem"
+  # What `authserve keys generate --type aes256` prints: 32 random bytes.
+  "AUTH_MFA_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)"
   "AUTH_TRUSTED_PROXIES="
 )
+# Behind a transaction pooler, migrations go around it (docs/deployment.md).
+if [ -n "${AUTH_MIGRATE_DATABASE_URL:-}" ]; then
+  settings+=("AUTH_MIGRATE_DATABASE_URL=$AUTH_MIGRATE_DATABASE_URL")
+fi
 setting() { printf '%s\n' "${settings[@]}" | sed -n "s/^$1=//p" | tail -n 1; }
 [ "$(setting AUTH_AUTO_MIGRATE)" == false ] || die "compose.yaml should give the replicas AUTH_AUTO_MIGRATE=false"
 # exec_authserve [AUTH_…=value...] ARGS...: replaces the current (sub)shell

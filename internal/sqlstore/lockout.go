@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
@@ -43,13 +44,23 @@ func (s *Store) withAttempt(ctx context.Context, op, key string, lockFor time.Du
 	now = utc(now)
 	key = s.d.attemptKey(key)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, q.ensureAttempt).ExecContext(ctx, key, s.d.ts(now)); err != nil {
-			return err
-		}
 		var a attempt
-		if err := tx.StmtContext(ctx, q.lockAttempt).QueryRowContext(ctx, key).Scan(
-			&a.failures, &a.pending, nullTimeDest{&a.lockedUntil}, timeDest{&a.updatedAt}); err != nil {
-			return err
+		// A success that resets the key deletes its row: one committed
+		// between our ensure (which found the row and left it) and our lock
+		// leaves nothing to lock. Ensure again (a few times: resets racing
+		// one key can repeat it): the row is then ours.
+		for try := 1; ; try++ {
+			if _, err := tx.StmtContext(ctx, q.ensureAttempt).ExecContext(ctx, key, s.d.ts(now)); err != nil {
+				return err
+			}
+			err := tx.StmtContext(ctx, q.lockAttempt).QueryRowContext(ctx, key).Scan(
+				&a.failures, &a.pending, nullTimeDest{&a.lockedUntil}, timeDest{&a.updatedAt})
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) || try == 10 {
+				return err
+			}
 		}
 		if a.expired(now, lockFor) {
 			a = attempt{updatedAt: now}
