@@ -95,6 +95,8 @@ settings+=(
   "AUTH_DATABASE_URL=$db_url"
   "AUTH_REDIS_URL=$redis_url"
   "AUTH_JWT_PRIVATE_KEY_FILE=$work/signing.pem"
+  # What `authserve keys generate --type aes256` prints: 32 random bytes.
+  "AUTH_MFA_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)"
   "AUTH_TRUSTED_PROXIES="
 )
 # Behind a transaction pooler, migrations go around it (docs/deployment.md).

@@ -68,9 +68,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		ln.Close()
 		return err
 	}
+	stopAdmin, err := a.startAdmin(ctx)
+	if err != nil {
+		stopMail(context.Background())
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
+	go a.pruneAudit(ctx, auditPruneEvery)
 	// Start-up's garbage (migrations, the OpenAPI document, key parsing)
 	// would otherwise stay resident until the runtime's scavenger returns
 	// it, minutes later: an idle replica should be small from the start.
@@ -80,7 +87,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.shutdown(srv, errc, stopMail)
+	a.shutdown(srv, errc, stopAdmin, stopMail)
 	return nil
 }
 
@@ -125,16 +132,21 @@ func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server 
 	}
 }
 
-// shutdown drains srv within AUTH_SHUTDOWN_TIMEOUT, then closes what is
-// left, and waits for Serve (whose result errc carries) to return.
-func (a *app) shutdown(srv *http.Server, errc <-chan error, stopMail func(context.Context)) {
+// shutdown drains srv, and the admin listener through stopAdmin, within
+// AUTH_SHUTDOWN_TIMEOUT, then closes what is left, waits for Serve (whose
+// result errc carries) to return, and stops the mail sender.
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopAdmin, stopMail func(context.Context)) {
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// Both listeners drain together, within the one timeout.
+	adminDone := make(chan struct{})
+	go func() { stopAdmin(sctx); close(adminDone) }()
 	if err := srv.Shutdown(sctx); err != nil {
 		a.log.Warn("shutdown did not finish in time; closing remaining connections", slog.String("error", err.Error()))
 		srv.Close()
 	}
+	<-adminDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}

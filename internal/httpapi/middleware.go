@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/logging"
 	"github.com/authserve/authserve/internal/ratelimit"
 )
@@ -63,6 +64,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, fields := logging.WithFields(logging.WithRequestID(r.Context(), id))
 	st := &requestState{id: id, clientIP: s.clientIP(r), userAgent: r.UserAgent(), fields: fields}
+	// Who acts, for the audit log; the admin API names its key instead.
+	ctx = auth.WithOrigin(ctx, originFor(st, auth.ActorUser))
 	r = r.WithContext(withState(ctx, st))
 
 	h := w.Header()
@@ -78,7 +81,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", apiCSP)
 	}
-	if strings.HasPrefix(r.URL.Path, "/api/auth/") {
+	if strings.HasPrefix(r.URL.Path, "/api/auth/") || strings.HasPrefix(r.URL.Path, "/admin/") {
 		// Tokens and account data must not be kept by any cache.
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
