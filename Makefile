@@ -82,8 +82,8 @@ fuzz: ## run every fuzz target for FUZZTIME (30s)
 openapi: ## regenerate the OpenAPI golden files (3.1 and its 3.0 downgrade)
 	$(GO) test ./internal/httpapi -run TestOpenAPIGolden -update
 
-openapi-lint: ## lint both OpenAPI documents with the pinned Redocly CLI (no errors, no warnings)
-	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json
+openapi-lint: ## lint the OpenAPI documents (public 3.1 and 3.0, admin) with the pinned Redocly CLI: no errors, no warnings
+	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json internal/adminapi/testdata/openapi.golden.json
 
 diagrams: ## regenerate docs/design/schema.puml from the migrations and render every diagram to SVG
 	$(GO) test ./internal/design -run TestSchemaDiagram -update

@@ -125,6 +125,7 @@ func NewListener(o ListenerOptions) http.Handler {
 	s.docsCSP = ui.csp
 	s.mux.HandleFunc("GET "+docsPath, ui.serveIndex)
 	s.mux.HandleFunc("GET "+docsPath+"/", ui.serveAsset)
+	s.finishDocument(s.api.OpenAPI())
 	documentCommonHeaders(s.api.OpenAPI())
 	s.spec, s.specYAML, err = marshalSpec(s.api.OpenAPI())
 	if err != nil {
