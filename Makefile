@@ -84,7 +84,8 @@ bench-run:
 	$(GO) build -o bin/authbench ./cmd/authbench
 	mkdir -p $(BENCH_OUT)
 	bin/authbench suite --mode $(BENCH_MODE) --engines $(BENCH_ENGINES) --postgres-url '$(PG_URL)' \
-	  $(if $(BENCH_ENV),--env '$(BENCH_ENV)') --json $(BENCH_OUT)/bench.json --svg $(BENCH_OUT)/bench.svg | tee $(BENCH_OUT)/bench.txt
+	  $(if $(BENCH_ENV),--env '$(BENCH_ENV)') --json $(BENCH_OUT)/bench.json --svg $(BENCH_OUT)/bench.svg >$(BENCH_OUT)/bench.txt
+	cat $(BENCH_OUT)/bench.txt
 	$(if $(BENCH_README),bin/authbench readme --json $(BENCH_OUT)/bench.json $(BENCH_README))
 
 gobench: ## Go benchmarks with allocations
@@ -102,8 +103,8 @@ fuzz: ## run every fuzz target for FUZZTIME (30s)
 openapi: ## regenerate the OpenAPI golden files (3.1 and its 3.0 downgrade)
 	$(GO) test ./internal/httpapi -run TestOpenAPIGolden -update
 
-openapi-lint: ## lint both OpenAPI documents with the pinned Redocly CLI (no errors, no warnings)
-	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json
+openapi-lint: ## lint the OpenAPI documents (public 3.1 and 3.0, admin) with the pinned Redocly CLI: no errors, no warnings
+	bash tools/redocly/lint.sh internal/httpapi/testdata/openapi.golden.json internal/httpapi/testdata/openapi-3.0.golden.json internal/adminapi/testdata/openapi.golden.json
 
 diagrams: ## regenerate docs/design/schema.puml from the migrations and render every diagram to SVG
 	$(GO) test ./internal/design -run TestSchemaDiagram -update

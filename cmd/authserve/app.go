@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -37,6 +38,8 @@ type app struct {
 	// fallbacks is set with redis: which shared limits run on their
 	// fallback (scaleout.go).
 	fallbacks *fallbacks
+	// audit writes the audit events that accompany no state change.
+	audit *auth.AuditWriter
 	// composer renders emails and wakes the outbox sender (mail.go).
 	composer *mail.Composer
 }
@@ -136,6 +139,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		a.close()
 		return nil, err
 	}
+	a.audit = auth.NewAuditWriter(a.store, auth.AuditWriterOptions{Logger: logger, Timeout: cfg.DBTimeout})
+	a.metrics.AuditDropped(a.audit.Dropped)
 	if a.composer, err = mail.NewComposer(cfg.AppURL, cfg.MailTemplatesDir); err != nil {
 		a.close()
 		return nil, exitError{code: 1, msg: "AUTH_MAIL_TEMPLATES_DIR: " + err.Error()}
@@ -150,7 +155,8 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		LockoutDuration:         cfg.LockoutDuration,
 		Recovery:                recoveryConfig(cfg),
 	}, auth.Deps{Store: a.store, Hasher: hasher, Tokens: a.tokens, Lockout: lock, Logger: logger, Observer: a.metrics,
-		Recovery: a.store, Mail: a.composer, Sealer: sealer, MFAIssuer: cfg.JWTIssuer})
+		Recovery: a.store, Mail: a.composer, Sealer: sealer, MFAIssuer: cfg.JWTIssuer,
+		Audit: a.audit, Admin: a.store, AuditLog: a.store})
 	return a, nil
 }
 
@@ -222,6 +228,12 @@ func (a *app) checkSchema(ctx context.Context) error {
 // close releases what newApp opened, in reverse order.
 func (a *app) close() error {
 	var errs []error
+	if a.audit != nil {
+		// What is queued is written before the database closes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.audit.Close(ctx)
+		cancel()
+	}
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())
 	}

@@ -107,6 +107,22 @@ authenticator and the recovery codes.
 Lists the outbox: recipient, kind, status, attempts and times (no subject,
 body or link once a message is sent or failed).
 `,
+	"admin-key": `Usage: authserve admin-key create --name NAME | list | revoke NAME
+
+  create --name NAME  make a key for the admin API (AUTH_ADMIN_ADDR); the key is
+                      printed once, on standard output, and only its hash kept
+  list                name, creation and last use of every key
+  revoke NAME         refuse the key from the next request on
+`,
+	"audit": `Usage: authserve audit list [--email E] [--event NAME] [--since 24h] [--limit N]
+
+Prints the audit log, newest first: time, event, user, actor (user,
+admin:<key name>, cli), client address, request id and details.
+  --email   the events of this account
+  --event   the events of this name, e.g. user.login_failed
+  --since   how far back (a Go duration; default 24h)
+  --limit   most events to print (default 50, at most 500)
+`,
 	"session": `Usage: authserve session revoke-all EMAIL
 
 Logs the user out everywhere: every live session is revoked.

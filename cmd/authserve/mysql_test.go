@@ -83,8 +83,9 @@ func TestServeMySQL(t *testing.T) {
 		t.Errorf("user show nobody@example.com = %v, want no such user", err)
 	}
 	out, _, err = runCmd(t, env, "", "migrate", "status")
-	if err != nil || strings.Count(out, "applied") != 5 {
-		t.Errorf("migrate status = %q, %v; want five applied migrations", out, err)
+	// Every embedded migration applied, whichever features added some.
+	if err != nil || strings.Contains(out, "pending") || strings.Count(out, " applied ") < 5 {
+		t.Errorf("migrate status = %q, %v; want every migration applied", out, err)
 	}
 	if strings.Contains(s.Logs.String(), testPassword) {
 		t.Errorf("a password reached the logs")

@@ -452,7 +452,15 @@ func TestAdminSetPasswordAndMailList(t *testing.T) {
 		t.Errorf("user set-password with a weak password = %v, want a policy error", err)
 	}
 	in.wait(t, addr, "Your password was changed", 1)
-	out, _, err := runCmd(t, env, "", "mail", "list", "--status", "sent")
+	// The sender records "sent" just after the message arrives: poll.
+	var out string
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, _, err = runCmd(t, env, "", "mail", "list", "--status", "sent")
+		if (err == nil && strings.Contains(out, addr)) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || !strings.Contains(out, addr) || !strings.Contains(out, "password_changed") || strings.Contains(out, "#token=") {
 		t.Errorf("mail list --status sent = %q, %v", out, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+
+	"github.com/authserve/authserve/internal/auth"
 )
 
 // version and commit are set at build time with -ldflags
@@ -37,6 +39,10 @@ Usage:
   authserve mail list [--status pending|sent|failed] [--limit N]
                                          list the email outbox, newest first
   authserve session revoke-all EMAIL     log a user out everywhere
+  authserve admin-key create --name NAME  make an admin API key (printed once)
+  authserve admin-key list|revoke NAME   list admin keys, or revoke one
+  authserve audit list [--email E] [--event NAME] [--since 24h] [--limit N]
+                                         print audit events, newest first
   authserve healthcheck                  GET /healthz of the server at AUTH_ADDR; exit 0 or 1
   authserve COMMAND -h|--help|help       the usage of one command
 
@@ -67,17 +73,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "keys":
 		return keys(rest, stdout, stderr)
 	case "user":
-		return userCommand(ctx, rest, getenv, stdin, stdout, stderr)
+		return userCommand(cliContext(ctx), rest, getenv, stdin, stdout, stderr)
 	case "session":
-		return sessionCommand(ctx, rest, getenv, stdout, stderr)
+		return sessionCommand(cliContext(ctx), rest, getenv, stdout, stderr)
 	case "mail":
 		return mailCommand(ctx, rest, getenv, stdout, stderr)
+	case "admin-key":
+		return adminKeyCommand(cliContext(ctx), rest, getenv, stdout, stderr)
+	case "audit":
+		return auditCommand(cliContext(ctx), rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
 	default:
 		fmt.Fprint(stderr, usage)
 		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
+}
+
+// cliContext marks the administrative commands' changes as the CLI's in
+// the audit log.
+func cliContext(ctx context.Context) context.Context {
+	return auth.WithOrigin(ctx, auth.Origin{Actor: auth.ActorCLI})
 }
 
 func noArgs(cmd string, rest []string, stderr io.Writer) error {

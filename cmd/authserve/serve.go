@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/breaker"
 	"github.com/authserve/authserve/internal/clientip"
 	"github.com/authserve/authserve/internal/config"
@@ -59,8 +58,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if afterListen != nil {
 		afterListen()
 	}
-	// Registration's common-password list is sorted off the start-up path.
-	go auth.PreparePasswordPolicy()
 
 	a, err := newApp(ctx, cfg, logger, sink, true)
 	if err != nil {
@@ -93,26 +90,30 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		<-errc
 		return err
 	}
+	stopAdmin, err := a.startAdmin(ctx)
+	if err != nil {
+		stopMail(context.Background())
+		gate.Fail()
+		srv.Close()
+		<-errc
+		return err
+	}
 	gate.Ready(a.newHandler(limiter))
 	logger.Info("authserve ready",
 		slog.String("signing_alg", a.keys.Algorithm()), slog.Duration("startup", time.Since(start)))
 
 	go a.pruneLoginAttempts(ctx, 10*time.Minute)
-	// Start-up's garbage (migrations, the OpenAPI document, key parsing)
+	go a.pruneAudit(ctx, auditPruneEvery)
+	// Start-up's garbage (migrations, the API's registration, key parsing)
 	// would otherwise stay resident until the runtime's scavenger returns
 	// it, minutes later: an idle replica should be small from the start.
-	// It waits for the password list (sorted since the listener opened),
-	// start-up's last allocation.
-	go func() {
-		auth.PreparePasswordPolicy()
-		debug.FreeOSMemory()
-	}()
+	go debug.FreeOSMemory()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	a.shutdown(srv, errc, stopMail)
+	a.shutdown(srv, errc, stopAdmin, stopMail)
 	return nil
 }
 
@@ -142,6 +143,12 @@ func (a *app) newHandler(limiter ratelimit.Limiter) http.Handler {
 	})
 }
 
+// newServer is newHTTPServer with the app's configuration and logger (the
+// admin listener's server).
+func (a *app) newServer(ctx context.Context, handler http.Handler) *http.Server {
+	return newHTTPServer(ctx, a.cfg, a.log, handler)
+}
+
 // newHTTPServer wraps handler in an http.Server with the configured
 // timeouts; its requests' contexts outlive ctx, so that shutdown drains
 // them.
@@ -161,16 +168,21 @@ func newHTTPServer(ctx context.Context, cfg config.Config, log *slog.Logger, han
 	}
 }
 
-// shutdown drains srv within AUTH_SHUTDOWN_TIMEOUT, then closes what is
-// left, and waits for Serve (whose result errc carries) to return.
-func (a *app) shutdown(srv *http.Server, errc <-chan error, stopMail func(context.Context)) {
+// shutdown drains srv, and the admin listener through stopAdmin, within
+// AUTH_SHUTDOWN_TIMEOUT, then closes what is left, waits for Serve (whose
+// result errc carries) to return, and stops the mail sender.
+func (a *app) shutdown(srv *http.Server, errc <-chan error, stopAdmin, stopMail func(context.Context)) {
 	a.log.Info("shutting down", slog.Duration("timeout", a.cfg.ShutdownTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// Both listeners drain together, within the one timeout.
+	adminDone := make(chan struct{})
+	go func() { stopAdmin(sctx); close(adminDone) }()
 	if err := srv.Shutdown(sctx); err != nil {
 		a.log.Warn("shutdown did not finish in time; closing remaining connections", slog.String("error", err.Error()))
 		srv.Close()
 	}
+	<-adminDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.log.Warn("server stopped with an error", slog.String("error", err.Error()))
 	}

@@ -41,7 +41,11 @@ func (s *Service) SetActive(ctx context.Context, email string, active bool) (Use
 		return User{}, err
 	}
 	now := s.now().UTC()
-	u, err = s.store.SetUserActive(ctx, u.ID, active, now)
+	event := "user.disabled"
+	if active {
+		event = "user.enabled"
+	}
+	u, err = s.store.SetUserActive(s.audit(ctx, event, u.ID, nil), u.ID, active, now)
 	if err != nil {
 		return User{}, fmt.Errorf("set user active: %w", err)
 	}
@@ -63,7 +67,7 @@ func (s *Service) DeleteUser(ctx context.Context, email string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+	if err := s.store.DeleteUser(s.audit(ctx, "user.deleted", u.ID, map[string]any{"email": u.Email}), u.ID); err != nil {
 		return User{}, fmt.Errorf("delete user: %w", err)
 	}
 	s.event(ctx, "user.deleted", slog.Int64("user_id", u.ID))
@@ -77,7 +81,7 @@ func (s *Service) RevokeAllSessions(ctx context.Context, email string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.store.RevokeAllSessions(ctx, u.ID, s.now().UTC())
+	n, err := s.store.RevokeAllSessions(s.audit(ctx, "session.revoked_all", u.ID, nil), u.ID, s.now().UTC())
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}

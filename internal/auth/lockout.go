@@ -32,8 +32,12 @@ type Lockout interface {
 	// Clear forgets the key exact and every key that begins with prefix
 	// (either may be empty), locked or not: a password reset or an
 	// administrator unlocking an email clears all of its keys, whatever
-	// client addresses they name.
+	// client addresses they name. A prefix ends with "|" (the domain's
+	// "pair:EMAIL|" groups).
 	Clear(ctx context.Context, exact, prefix string) error
+	// Locked reports whether the key exact, or a key that begins with
+	// prefix, is locked at now.
+	Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error)
 }
 
 // attemptKeys are the lockout keys a login attempt reserved: per email
@@ -54,6 +58,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client) (a
 		}
 		if wait > 0 {
 			s.event(ctx, "user.login_failed", slog.String("reason", "locked"), slog.String("email", MaskEmail(email)), slog.String("client_ip", c.IP))
+			s.auditAsync(ctx, "user.login_failed", 0, map[string]any{"reason": "locked", "email": MaskEmail(email)})
 			return k, &RetryError{Kind: ErrLocked, RetryAfter: wait}
 		}
 		k.pair = key
@@ -64,6 +69,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, c Client) (a
 		if err == nil && wait > 0 {
 			err = &RetryError{Kind: ErrLocked, RetryAfter: wait}
 			s.event(ctx, "user.login_failed", slog.String("reason", "locked"), slog.String("email", MaskEmail(email)), slog.String("client_ip", c.IP))
+			s.auditAsync(ctx, "user.login_failed", 0, map[string]any{"reason": "locked", "email": MaskEmail(email)})
 		}
 		if err != nil {
 			s.releaseAttempt(ctx, k, false)
@@ -94,6 +100,7 @@ func (s *Service) failAttempt(ctx context.Context, k attemptKeys, email string, 
 		}
 		if locked {
 			s.event(ctx, "user.locked", slog.String("scope", f.scope), slog.String("email", MaskEmail(email)), slog.String("client_ip", c.IP), slog.Duration("duration", s.cfg.LockoutDuration))
+			s.auditAsync(ctx, "user.locked", 0, map[string]any{"scope": f.scope, "email": MaskEmail(email), "duration": s.cfg.LockoutDuration.String()})
 		}
 	}
 }

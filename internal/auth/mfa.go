@@ -250,7 +250,7 @@ func (s *Service) ActivateTOTP(ctx context.Context, p Principal, factorID, code 
 	if err != nil {
 		return nil, err
 	}
-	err = s.mfa.ActivateFactor(ctx, FactorActivation{UserID: p.User.ID, FactorID: f.ID, Step: step, RecoveryHashes: hashes, Now: now.UTC()})
+	err = s.mfa.ActivateFactor(s.audit(ctx, "mfa.enrolled", p.User.ID, map[string]any{"factor_id": f.ID}), FactorActivation{UserID: p.User.ID, FactorID: f.ID, Step: step, RecoveryHashes: hashes, Now: now.UTC()})
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// Activated or removed by a concurrent request meanwhile.
@@ -277,7 +277,7 @@ func (s *Service) RemoveFactor(ctx context.Context, p Principal, id string) erro
 	if err := requireAAL2(p); err != nil {
 		return err
 	}
-	left, err := s.mfa.DeleteFactor(ctx, p.User.ID, id)
+	left, err := s.mfa.DeleteFactor(s.audit(ctx, "mfa.removed", p.User.ID, map[string]any{"factor_id": id}), p.User.ID, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return ErrNotFound
@@ -299,7 +299,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p Principal) ([]s
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mfa.ReplaceRecoveryCodes(ctx, p.User.ID, hashes, s.now().UTC()); err != nil {
+	if err := s.mfa.ReplaceRecoveryCodes(s.audit(ctx, "mfa.recovery_codes_regenerated", p.User.ID, nil), p.User.ID, hashes, s.now().UTC()); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, ErrNotFound
 		}
@@ -317,7 +317,7 @@ func (s *Service) ResetMFA(ctx context.Context, email string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.mfa.ResetMFA(ctx, u.ID)
+	n, err := s.mfa.ResetMFA(s.audit(ctx, "mfa.removed", u.ID, map[string]any{"all": true}), u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("reset MFA: %w", err)
 	}
@@ -442,7 +442,7 @@ func (s *Service) VerifyMFA(ctx context.Context, mfaToken, code string, c Client
 		return Tokens{}, err
 	}
 	done.Session, done.First = sess, rt
-	err = s.mfa.CompleteMFA(ctx, done)
+	err = s.mfa.CompleteMFA(s.audit(ctx, "user.login_succeeded", u.ID, map[string]any{"session_id": sess.ID, "aal": token.AAL2, "method": method}), done)
 	switch {
 	case errors.Is(err, ErrInvalidMFACode):
 		r := "reused_code"

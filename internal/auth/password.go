@@ -35,11 +35,6 @@ type PasswordPolicy struct {
 //go:embed commonpasswords.txt
 var commonPasswords string
 
-// PreparePasswordPolicy readies the password policy for the first
-// registration. The list needs no preparation any more; the server still
-// calls it once its listener answers, which costs nothing.
-func PreparePasswordPolicy() {}
-
 // isCommon reports whether p, compared case-insensitively, is on the list.
 func isCommon(p string) bool { return sortedLinesContain(commonPasswords, strings.ToLower(p)) }
 

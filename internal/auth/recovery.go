@@ -177,7 +177,7 @@ func (s *Service) VerifyEmail(ctx context.Context, raw string) (User, error) {
 	if !wellFormedLinkToken(raw) {
 		return User{}, ErrInvalidLinkToken
 	}
-	u, err := s.rec.VerifyEmail(ctx, token.HashRefresh(raw), s.now().UTC())
+	u, err := s.rec.VerifyEmail(s.audit(ctx, "user.email_verified", 0, nil), token.HashRefresh(raw), s.now().UTC())
 	switch {
 	case errors.Is(err, ErrInvalidLinkToken):
 		return User{}, ErrInvalidLinkToken
@@ -234,7 +234,7 @@ func (s *Service) ResetPassword(ctx context.Context, raw, newPassword string) er
 	if err != nil {
 		return err
 	}
-	u, revoked, err := s.rec.ResetPassword(ctx, hash, PasswordChange{Hash: pwHash, Now: now, Verify: true, Notice: notice})
+	u, revoked, err := s.rec.ResetPassword(s.audit(ctx, "password.reset", 0, nil), hash, PasswordChange{Hash: pwHash, Now: now, Verify: true, Notice: notice})
 	switch {
 	case errors.Is(err, ErrInvalidLinkToken):
 		return ErrInvalidLinkToken
@@ -308,7 +308,7 @@ func (s *Service) setPassword(ctx context.Context, u User, password, keep string
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.rec.SetPassword(ctx, PasswordChange{UserID: u.ID, Hash: hash, Now: now, KeepSession: keep, Notice: notice})
+	n, err := s.rec.SetPassword(s.audit(ctx, "password.changed", u.ID, nil), PasswordChange{UserID: u.ID, Hash: hash, Now: now, KeepSession: keep, Notice: notice})
 	if err != nil {
 		return 0, fmt.Errorf("set password: %w", err)
 	}
@@ -386,7 +386,7 @@ func (s *Service) MarkVerified(ctx context.Context, email string) (User, error) 
 	if s.rec == nil {
 		return User{}, errNoRecovery
 	}
-	u, err = s.rec.SetEmailVerified(ctx, u.ID, true, s.now().UTC())
+	u, err = s.rec.SetEmailVerified(s.audit(ctx, "user.email_verified", u.ID, nil), u.ID, true, s.now().UTC())
 	if err != nil {
 		return User{}, fmt.Errorf("set email verified: %w", err)
 	}

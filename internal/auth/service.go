@@ -51,6 +51,12 @@ type Service struct {
 	mfa       MFAStore
 	sealer    *totp.Sealer
 	mfaIssuer string
+
+	// The audit log (audit.go) and administration (manage.go).
+	auditOn  bool
+	auditQ   AuditQueue
+	admin    AdminStore
+	auditLog AuditStore
 }
 
 // Deps are the collaborators of a Service. Lockout and Observer may be nil.
@@ -72,6 +78,13 @@ type Deps struct {
 	MFAStore  MFAStore
 	Sealer    *totp.Sealer
 	MFAIssuer string
+	// Audit, when not nil, turns the audit log on: events of state
+	// changes are committed with them, the others go to this queue.
+	Audit AuditQueue
+	// Admin and AuditLog serve the administration API, the admin keys
+	// and the audit queries; those operations fail without them.
+	Admin    AdminStore
+	AuditLog AuditStore
 }
 
 // NewService wires a Service.
@@ -92,7 +105,8 @@ func NewService(cfg Config, d Deps) *Service {
 		d.Sealer, _ = totp.NewSealer(nil)
 	}
 	return &Service{cfg: cfg, store: d.Store, hasher: d.Hasher, tokens: d.Tokens, lockout: d.Lockout, log: d.Logger, obs: d.Observer, now: d.Now,
-		rec: d.Recovery, mail: d.Mail, mfa: d.MFAStore, sealer: d.Sealer, mfaIssuer: cmp.Or(d.MFAIssuer, "authserve")}
+		rec: d.Recovery, mail: d.Mail, mfa: d.MFAStore, sealer: d.Sealer, mfaIssuer: cmp.Or(d.MFAIssuer, "authserve"),
+		auditOn: d.Audit != nil, auditQ: d.Audit, admin: d.Admin, auditLog: d.AuditLog}
 }
 
 // Registration is the input of Register.
@@ -122,6 +136,11 @@ type Principal struct {
 
 // Register validates r and creates an active account.
 func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
+	return s.register(ctx, r, "user.registered")
+}
+
+// register creates an active account, recording event in the audit log.
+func (s *Service) register(ctx context.Context, r Registration, event string) (User, error) {
 	email, password, first, last, err := s.validateRegistration(r)
 	if err != nil {
 		return User{}, err
@@ -138,7 +157,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u, err := s.store.CreateUser(ctx, NewUser{
+	u, err := s.store.CreateUser(s.audit(ctx, event, 0, nil), NewUser{
 		Email: email, PasswordHash: hash, FirstName: first, LastName: last,
 		IsActive: true, CreatedAt: s.now().UTC(),
 	})
@@ -148,7 +167,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 		}
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	s.event(ctx, "user.registered", slog.Int64("user_id", u.ID))
+	s.event(ctx, event, slog.Int64("user_id", u.ID))
 	s.sendVerification(ctx, u)
 	return u, nil
 }
@@ -236,6 +255,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 			reason = "unknown_email"
 		}
 		s.event(ctx, "user.login_failed", slog.String("reason", reason), slog.String("email", MaskEmail(norm)), slog.String("client_ip", c.IP))
+		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": reason, "email": MaskEmail(norm)})
 		return Tokens{}, ErrInvalidCredentials
 	}
 	// Only a completed login resets the count: for an account with a
@@ -243,6 +263,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	s.releaseAttempt(ctx, keys, !u.MFAEnabled)
 	if !u.IsActive {
 		s.event(ctx, "user.login_failed", slog.String("reason", "account_disabled"), slog.String("email", MaskEmail(norm)), slog.Int64("user_id", u.ID))
+		s.auditAsync(ctx, "user.login_failed", u.ID, map[string]any{"reason": "account_disabled"})
 		return Tokens{}, ErrAccountDisabled
 	}
 	if err := s.checkVerified(ctx, u); err != nil {
@@ -272,6 +293,7 @@ func (s *Service) startSession(ctx context.Context, u User, c Client) (Tokens, e
 		ExpiresAt: exp, Deadline: deadline, ClientIP: c.IP, UserAgent: truncate(c.UserAgent, 512),
 	}
 	rt := RefreshToken{Hash: hash, SessionID: sess.ID, UserID: u.ID, IssuedAt: now, ExpiresAt: exp}
+	ctx = s.audit(ctx, "user.login_succeeded", u.ID, map[string]any{"session_id": sess.ID})
 	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
 		return Tokens{}, fmt.Errorf("create session: %w", err)
 	}
@@ -300,7 +322,8 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, fmt.Errorf("new refresh token: %w", err)
 	}
-	r, err := s.store.Rotate(ctx, Rotation{
+	// Committed only if the rotation turns out to be reuse (Store.Rotate).
+	r, err := s.store.Rotate(s.audit(ctx, "token.reuse_detected", 0, nil), Rotation{
 		PresentedHash: token.HashRefresh(refresh),
 		Next:          RefreshToken{Hash: hash, IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTokenTTL)},
 		Now:           now,
@@ -329,7 +352,7 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 	if refresh == "" {
 		return &ValidationError{Fields: []FieldError{{Field: "refresh_token", Message: "is required"}}}
 	}
-	sess, err := s.store.RevokeSessionByToken(ctx, token.HashRefresh(refresh), s.now().UTC())
+	sess, err := s.store.RevokeSessionByToken(s.audit(ctx, "user.logged_out", 0, nil), token.HashRefresh(refresh), s.now().UTC())
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -375,6 +398,7 @@ func (s *Service) Sessions(ctx context.Context, p Principal) ([]Session, error) 
 // RevokeSession ends one of the principal's sessions; ErrNotFound when
 // the id is not one of theirs.
 func (s *Service) RevokeSession(ctx context.Context, p Principal, id string) error {
+	ctx = s.audit(ctx, "session.revoked", p.User.ID, map[string]any{"session_id": id})
 	if err := s.store.RevokeSession(ctx, p.User.ID, id, s.now().UTC()); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return ErrNotFound

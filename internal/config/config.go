@@ -40,6 +40,11 @@ type Config struct {
 	Addr string `env:"AUTH_ADDR" envDefault:":8080"`
 	// ShutdownTimeout is the drain time on SIGTERM/SIGINT.
 	ShutdownTimeout time.Duration `env:"AUTH_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// AdminAddr is the listen address of the admin API; off when empty.
+	// Never the same as Addr.
+	AdminAddr string `env:"AUTH_ADMIN_ADDR"`
+	// AuditRetention is how long audit events are kept.
+	AuditRetention time.Duration `env:"AUTH_AUDIT_RETENTION" envDefault:"2160h"`
 	// HTTPReadHeaderTimeout bounds reading request headers (slowloris defence).
 	// Extension: not in README "Configuration".
 	HTTPReadHeaderTimeout time.Duration `env:"AUTH_HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`

@@ -137,6 +137,13 @@ func normaliseOrigin(s string) (string, error) {
 // for each bad variable not already reported.
 func validate(c *Config, ps *problems) {
 	ps.check("AUTH_ADDR", checkAddr(c.Addr))
+	if c.AdminAddr != "" {
+		if err := checkAddr(c.AdminAddr); err != nil {
+			ps.add("AUTH_ADMIN_ADDR", err)
+		} else if sameListener(c.Addr, c.AdminAddr) {
+			ps.add("AUTH_ADMIN_ADDR", fmt.Errorf("%q is the public address (AUTH_ADDR); the admin API must have a listener of its own", c.AdminAddr))
+		}
+	}
 
 	positive := map[string]time.Duration{
 		"AUTH_SHUTDOWN_TIMEOUT":         c.ShutdownTimeout,
@@ -151,6 +158,7 @@ func validate(c *Config, ps *problems) {
 		"AUTH_SESSION_MAX_LIFETIME":     c.SessionMaxLifetime,
 		"AUTH_HASH_QUEUE_TIMEOUT":       c.HashQueueTimeout,
 		"AUTH_LOCKOUT_DURATION":         c.LockoutDuration,
+		"AUTH_AUDIT_RETENTION":          c.AuditRetention,
 		"AUTH_VERIFY_TOKEN_TTL":         c.VerifyTokenTTL,
 		"AUTH_RESET_TOKEN_TTL":          c.ResetTokenTTL,
 		"AUTH_MAIL_RETRY_BASE":          c.MailRetryBase,
@@ -272,6 +280,21 @@ func checkAddr(addr string) error {
 		return fmt.Errorf("%q is not host:port (want e.g. :8080 or 127.0.0.1:8080)", addr)
 	}
 	return nil
+}
+
+// sameListener reports whether two valid listen addresses would be one
+// socket: the same port on the same host, or on a wildcard host, which
+// takes every address. Port 0 picks a free port: never the same.
+func sameListener(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	na, _ := strconv.Atoi(pa)
+	nb, _ := strconv.Atoi(pb)
+	if na != nb || na == 0 {
+		return false
+	}
+	wild := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wild(ha) || wild(hb) || strings.EqualFold(ha, hb)
 }
 
 // checkRedisURL checks the scheme and syntax without quoting the URL, which

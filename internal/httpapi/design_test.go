@@ -51,9 +51,10 @@ func TestErrorDiagram(t *testing.T) {
 	}
 }
 
-// pendingCodes are codes of CONTRACT.md section 9 that the
-// sequence diagrams show before the code has them. Once the catalogue has
-// one, TestDiagramStatuses asks for it to be removed from this list.
+// pendingCodes are codes of the contract that the sequence diagrams may
+// show before the code has them (none now: sections 8 and 9 have landed).
+// Once the catalogue has one, TestDiagramStatuses asks for it to be
+// removed from this list.
 var pendingCodes = map[string]int{}
 
 // statusCode matches an error response in a diagram: "401 invalid_token".

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authserve/authserve/internal/auth"
 	"github.com/authserve/authserve/internal/logging"
 	"github.com/authserve/authserve/internal/ratelimit"
 )
@@ -74,6 +75,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, fields := logging.WithFields(logging.WithRequestID(r.Context(), id))
 	st := &requestState{id: id, clientIP: s.clientIP(r), userAgent: r.UserAgent(), fields: fields}
+	// Who acts, for the audit log; the admin API names its key instead.
+	ctx = auth.WithOrigin(ctx, originFor(st, auth.ActorUser))
 	r = r.WithContext(withState(ctx, st))
 
 	// The fixed headers share their value slices (keys in canonical form,
@@ -93,7 +96,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h["X-Frame-Options"] = hdrDeny
 		h["Content-Security-Policy"] = hdrAPICSP
 	}
-	if strings.HasPrefix(r.URL.Path, "/api/auth/") {
+	if strings.HasPrefix(r.URL.Path, "/api/auth/") || strings.HasPrefix(r.URL.Path, "/admin/") {
 		// Tokens and account data must not be kept by any cache.
 		h["Cache-Control"] = hdrNoStore
 		h["Pragma"] = hdrNoCache

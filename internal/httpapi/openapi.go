@@ -268,7 +268,7 @@ func documentCommonHeaders(oapi *huma.OpenAPI) {
 		"RateLimit-Reset":     {Description: "Seconds until the full budget is back.", Schema: &huma.Schema{Type: huma.TypeInteger}, Example: 1},
 	}
 	for path, item := range oapi.Paths {
-		for method, op := range map[string]*huma.Operation{http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodDelete: item.Delete} {
+		for method, op := range map[string]*huma.Operation{http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodPatch: item.Patch, http.MethodDelete: item.Delete} {
 			if op == nil {
 				continue
 			}

@@ -176,16 +176,7 @@ func newServer(o Options, extra func(*server)) *server {
 
 	s.finishDocument(s.api.OpenAPI())
 	documentCommonHeaders(s.api.OpenAPI())
-	oapi := s.api.OpenAPI()
-	s.docs = sync.OnceValues(func() (specDocs, error) {
-		var d specDocs
-		var err error
-		if d.json, d.yaml, err = marshalSpec(oapi); err != nil {
-			return d, err
-		}
-		d.json30, err = downgradeSpec(oapi)
-		return d, err
-	})
+	s.docs = lazyDocs(s.api.OpenAPI(), true)
 	s.mux.HandleFunc("GET "+specPath, s.serveSpec)
 	s.mux.HandleFunc("GET "+spec30Path, s.serveSpec30)
 	s.mux.HandleFunc("GET /openapi.yaml", s.serveSpecYAML)
@@ -217,6 +208,20 @@ func normalizePreflight(next http.Handler) http.Handler {
 			r.Header["Access-Control-Request-Headers"] = []string{strings.Join(slices.Compact(names), ",")}
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// lazyDocs renders oapi's documents (with its 3.0 form when with30) on
+// the first call, once.
+func lazyDocs(oapi *huma.OpenAPI, with30 bool) func() (specDocs, error) {
+	return sync.OnceValues(func() (specDocs, error) {
+		var d specDocs
+		var err error
+		if d.json, d.yaml, err = marshalSpec(oapi); err != nil || !with30 {
+			return d, err
+		}
+		d.json30, err = downgradeSpec(oapi)
+		return d, err
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +14,11 @@ import (
 	"github.com/authserve/authserve/internal/fallback"
 )
 
-// group is the part of a key up to and including its first '|' (the
-// domain's "pair:EMAIL|ADDRESS" keys group by email), or "" for a key
-// without one.
+// group is the part of a key up to and including its last '|' (the
+// domain's "pair:EMAIL|ADDRESS" keys group by email, and an email may
+// itself hold a '|'; an address never does), or "" for a key without one.
 func group(key string) string {
-	if i := strings.IndexByte(key, '|'); i >= 0 {
+	if i := strings.LastIndexByte(key, '|'); i >= 0 {
 		return key[:i+1]
 	}
 	return ""
@@ -85,4 +86,55 @@ func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error
 		func() (struct{}, error) { return struct{}{}, f.primary.Clear(ctx, exact, prefix) },
 		func() (struct{}, error) { return struct{}{}, nil })
 	return errors.Join(errP, errF)
+}
+
+// Locked implements auth.Lockout: the exact key and the keys of the group
+// prefix names (which must end with '|', as for Clear).
+func (r *Redis) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
+	defer cancel()
+	var keys []string
+	if exact != "" {
+		keys = append(keys, r.key(exact))
+	}
+	if prefix != "" {
+		if group(prefix) != prefix {
+			return false, fmt.Errorf("redis lockout locked: prefix %q does not end its group with '|'", prefix)
+		}
+		members, err := r.client.SMembers(ctx, r.groupKey(prefix)).Result()
+		if err != nil {
+			return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
+		}
+		keys = append(keys, members...)
+	}
+	ms := now.UnixMilli()
+	for _, k := range keys {
+		v, err := r.client.HMGet(ctx, k, "l", "e").Result()
+		if err != nil {
+			return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
+		}
+		if l, e := redisInt(v[0]), redisInt(v[1]); l > ms && e > ms {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func redisInt(v any) int64 {
+	s, _ := v.(string)
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// Locked implements auth.Lockout: locked on either side. A primary that
+// fails is switched away from, as by the other calls, and its locks are
+// not seen meanwhile.
+func (f *fallbackLockout) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
+	locked, err := f.fallback.Locked(ctx, exact, prefix, now)
+	if err != nil || locked {
+		return locked, err
+	}
+	return fallback.Do(ctx, f.sw,
+		func() (bool, error) { return f.primary.Locked(ctx, exact, prefix, now) },
+		func() (bool, error) { return false, nil })
 }

@@ -212,7 +212,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a auth.FactorActivation) err
 		return s.wrap("activate factor", err)
 	}
 	now := s.d.ts(a.Now)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.txAudit(ctx, q, a.UserID, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, q.mfa.activateFactor).ExecContext(ctx, now, a.Step, a.FactorID, a.UserID)
 		if err != nil {
 			return err
@@ -287,7 +287,7 @@ func (s *Store) DeleteFactor(ctx context.Context, userID int64, id string) (int,
 		return 0, s.wrap("delete factor", err)
 	}
 	var left int
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.txAudit(ctx, q, userID, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, q.mfa.deleteFactor).ExecContext(ctx, id, userID)
 		if err != nil {
 			return err
@@ -326,7 +326,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [
 	if err != nil {
 		return s.wrap("replace recovery codes", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.txAudit(ctx, q, userID, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.StmtContext(ctx, q.mfa.countActiveFactors).QueryRowContext(ctx, userID).Scan(&n); err != nil {
 			return err
@@ -353,7 +353,7 @@ func (s *Store) ResetMFA(ctx context.Context, userID int64) (int, error) {
 		return 0, s.wrap("reset mfa", err)
 	}
 	var removed int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.txAudit(ctx, q, userID, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, q.mfa.deleteFactors).ExecContext(ctx, userID)
 		if err != nil {
 			return err

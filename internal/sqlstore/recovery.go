@@ -119,7 +119,7 @@ func (s *Store) RequestLink(ctx context.Context, r auth.LinkRequest) (bool, erro
 			return err
 		}
 		queued = true
-		return nil
+		return s.writeAudit(ctx, tx, q, r.UserID)
 	})
 	switch {
 	case err == nil:
@@ -212,8 +212,10 @@ func (s *Store) VerifyEmail(ctx context.Context, hash string, now time.Time) (au
 		if _, err := tx.StmtContext(ctx, q.rec.setUserVerified).ExecContext(ctx, true, s.d.ts(now), id); err != nil {
 			return err
 		}
-		u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, id))
-		return err
+		if u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, id)); err != nil {
+			return err
+		}
+		return s.writeAudit(ctx, tx, q, id)
 	})
 	if errors.Is(err, auth.ErrInvalidLinkToken) {
 		return auth.User{}, err
@@ -311,7 +313,7 @@ func (s *Store) applyPassword(ctx context.Context, tx *sql.Tx, q *statements, c 
 			return 0, err
 		}
 	}
-	return int(n), nil
+	return int(n), s.writeAudit(ctx, tx, q, c.UserID)
 }
 
 // SetEmailVerified sets a user's email_verified flag.
@@ -326,8 +328,10 @@ func (s *Store) SetEmailVerified(ctx context.Context, userID int64, verified boo
 			return err
 		}
 		var err error
-		u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, userID))
-		return err
+		if u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, userID)); err != nil {
+			return err
+		}
+		return s.writeAudit(ctx, tx, q, userID)
 	})
 	return s.userResult("set email verified", u, err)
 }

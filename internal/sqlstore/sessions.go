@@ -65,9 +65,12 @@ func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, q *statements, ss
 		s.d.tsp(ss.RevokedAt), ss.ClientIP, ss.UserAgent, aalValue(ss.AAL), amrValue(ss.AMR)); err != nil {
 		return err
 	}
-	_, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, first.Hash, nullString(first.ParentHash),
-		ss.ID, ss.UserID, s.d.ts(first.IssuedAt), s.d.ts(first.ExpiresAt), s.d.tsp(first.SpentAt))
-	return err
+	if _, err := tx.StmtContext(ctx, q.insertToken).ExecContext(ctx, first.Hash, nullString(first.ParentHash),
+		ss.ID, ss.UserID, s.d.ts(first.IssuedAt), s.d.ts(first.ExpiresAt), s.d.tsp(first.SpentAt)); err != nil {
+		return err
+	}
+	// A new session is a login: its events commit with it (auth/audit.go).
+	return s.writeAudit(ctx, tx, q, ss.UserID)
 }
 
 // UserForSession returns the user behind an access token in one query.
@@ -137,9 +140,11 @@ func (s *Store) Rotate(ctx context.Context, r auth.Rotation) (auth.Rotated, erro
 			ss.RevokedAt = &now
 		}
 		if errors.Is(plan.Err, auth.ErrRefreshReused) {
-			// Theft: the revocation is committed, the reuse reported.
+			// Theft: the revocation is committed, the reuse reported, and
+			// the context's events, which describe reuse (auth/audit.go),
+			// are committed with it.
 			reused = true
-			return nil
+			return s.writeAudit(ctx, tx, q, out.User.ID)
 		}
 		if plan.Err != nil {
 			return plan.Err
@@ -197,7 +202,11 @@ func (s *Store) RevokeSessionByToken(ctx context.Context, hash string, now time.
 	}
 	var ss auth.Session
 	if s.d.returning {
-		ss, err = scanSession(q.revokeByToken.QueryRowContext(ctx, s.d.ts(now), hash))
+		err = s.audited(ctx, q, func(on stmtOn) (int64, error) {
+			var err error
+			ss, err = scanSession(on(q.revokeByToken).QueryRowContext(ctx, s.d.ts(now), hash))
+			return ss.UserID, err
+		})
 	} else {
 		// The update, then a read of the session it still holds locked.
 		err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -205,8 +214,10 @@ func (s *Store) RevokeSessionByToken(ctx context.Context, hash string, now time.
 				return err
 			}
 			var err error
-			ss, err = scanSession(tx.StmtContext(ctx, q.sessionByToken).QueryRowContext(ctx, hash))
-			return err
+			if ss, err = scanSession(tx.StmtContext(ctx, q.sessionByToken).QueryRowContext(ctx, hash)); err != nil {
+				return err
+			}
+			return s.writeAudit(ctx, tx, q, ss.UserID)
 		})
 	}
 	switch {
@@ -226,18 +237,21 @@ func (s *Store) RevokeSession(ctx context.Context, userID int64, sessionID strin
 		return s.wrap("revoke session", err)
 	}
 	t := s.d.ts(now)
-	res, err := q.revokeOwnSession.ExecContext(ctx, t, sessionID, userID, t, t)
-	if err != nil {
-		return s.wrap("revoke session", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.wrap("revoke session", err)
-	}
-	if n == 0 {
+	err = s.audited(ctx, q, func(on stmtOn) (int64, error) {
+		res, err := on(q.revokeOwnSession).ExecContext(ctx, t, sessionID, userID, t, t)
+		if err != nil {
+			return 0, err
+		}
+		return userID, affected(res)
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNoChange):
 		return auth.ErrNotFound
+	default:
+		return s.wrap("revoke session", err)
 	}
-	return nil
 }
 
 // RevokeAllSessions revokes every live session of the user.
@@ -247,11 +261,15 @@ func (s *Store) RevokeAllSessions(ctx context.Context, userID int64, now time.Ti
 		return 0, s.wrap("revoke all sessions", err)
 	}
 	t := s.d.ts(now)
-	res, err := q.revokeAllSessions.ExecContext(ctx, t, userID, t, t)
-	if err != nil {
-		return 0, s.wrap("revoke all sessions", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = s.audited(ctx, q, func(on stmtOn) (int64, error) {
+		res, err := on(q.revokeAllSessions).ExecContext(ctx, t, userID, t, t)
+		if err != nil {
+			return 0, err
+		}
+		n, err = res.RowsAffected()
+		return userID, err
+	})
 	if err != nil {
 		return 0, s.wrap("revoke all sessions", err)
 	}

@@ -232,6 +232,10 @@ type statements struct {
 
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
 
+	// The audit log and administration (audit.go, admin.go).
+	insertAudit, pruneAudit, listUsersPage, updateUser, lockedAttempts,
+	insertAdminKey, adminKeyByHash, touchAdminKey, listAdminKeys, deleteAdminKey *sql.Stmt
+	listAudit auditListQueries
 	// rec are the statements of email verification, password reset and
 	// the outbox (recovery.go).
 	rec recoveryStatements
@@ -296,6 +300,7 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.releaseAttempt, qReleaseAttempt),
 		prepare(&st.deleteAttempt, qDeleteAttempt),
 		prepare(&st.pruneAttempts, qPruneAttempts),
+		s.prepareAdmin(st, prepare),
 		s.prepareRecovery(prepare, &st.rec),
 		prepareMFA(prepare, &st.mfa),
 	)
@@ -323,6 +328,9 @@ func (s *Store) resetStatements() {
 		st.insertSession, st.insertToken, st.userForSession, st.rotateLock, st.spendToken, st.touchSession,
 		st.revokeSession, st.revokeByToken, st.sessionByToken, st.revokeOwnSession, st.revokeAllSessions, st.listSessions,
 		st.ensureAttempt, st.lockAttempt, st.saveAttempt, st.releaseAttempt, st.deleteAttempt, st.pruneAttempts,
+		st.insertAudit, st.pruneAudit, st.listUsersPage, st.updateUser, st.lockedAttempts,
+		st.insertAdminKey, st.adminKeyByHash, st.touchAdminKey, st.listAdminKeys, st.deleteAdminKey,
+		st.listAudit.all, st.listAudit.byUser, st.listAudit.byEvent, st.listAudit.byUserEvent,
 	) {
 		_ = stmt.Close()
 	}

@@ -78,6 +78,7 @@ func TestLockout(t *testing.T) {
 		t.Run(e.name, func(t *testing.T) {
 			e.skip(t)
 			lockouttest.Run(t, func(t *testing.T) auth.Lockout { return openMigrated(t, e.opts(t)) })
+			lockouttest.RunLocked(t, func(t *testing.T) auth.Lockout { return openMigrated(t, e.opts(t)) })
 		})
 	}
 }

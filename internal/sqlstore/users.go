@@ -48,14 +48,18 @@ func (s *Store) CreateUser(ctx context.Context, nu auth.NewUser) (auth.User, err
 	}
 	args := []any{u.Email, u.PasswordHash, nullString(u.FirstName), nullString(u.LastName), u.IsActive,
 		s.d.ts(u.CreatedAt), s.d.ts(u.UpdatedAt)}
-	if s.d.returning {
-		err = q.createUser.QueryRowContext(ctx, args...).Scan(&u.ID)
-	} else {
-		var res sql.Result
-		if res, err = q.createUser.ExecContext(ctx, args...); err == nil {
-			u.ID, err = res.LastInsertId()
+	err = s.audited(ctx, q, func(on stmtOn) (int64, error) {
+		if s.d.returning {
+			err := on(q.createUser).QueryRowContext(ctx, args...).Scan(&u.ID)
+			return u.ID, err
 		}
-	}
+		res, err := on(q.createUser).ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		u.ID, err = res.LastInsertId()
+		return u.ID, err
+	})
 	switch {
 	case err == nil:
 		return u, nil
@@ -82,7 +86,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (auth.User, error) {
 
 // SetUserActive enables or disables a user.
 func (s *Store) SetUserActive(ctx context.Context, id int64, active bool, now time.Time) (auth.User, error) {
-	if !s.d.returning {
+	if !s.d.returning || len(auth.PendingAudit(ctx)) > 0 {
 		return s.setUserActiveThenRead(ctx, id, active, now)
 	}
 	return s.oneUser(ctx, "set user active", func(q *statements) *sql.Row {
@@ -103,8 +107,10 @@ func (s *Store) setUserActiveThenRead(ctx context.Context, id int64, active bool
 			return err
 		}
 		var err error
-		u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, id))
-		return err
+		if u, err = scanUser(tx.StmtContext(ctx, q.userByID).QueryRowContext(ctx, id)); err != nil {
+			return err
+		}
+		return s.writeAudit(ctx, tx, q, id)
 	})
 	return s.userResult("set user active", u, err)
 }
@@ -167,20 +173,21 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return s.wrap("delete user", err)
 	}
-	var res sql.Result
-	err = s.retry(func() (err error) {
-		res, err = q.deleteUser.ExecContext(ctx, id)
-		return err
+	err = s.retry(func() error {
+		return s.audited(ctx, q, func(on stmtOn) (int64, error) {
+			res, err := on(q.deleteUser).ExecContext(ctx, id)
+			if err != nil {
+				return 0, err
+			}
+			return id, affected(res)
+		})
 	})
-	if err != nil {
-		return s.wrap("delete user", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.wrap("delete user", err)
-	}
-	if n == 0 {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNoChange):
 		return auth.ErrUserNotFound
+	default:
+		return s.wrap("delete user", err)
 	}
-	return nil
 }
