@@ -256,27 +256,17 @@ func (s *Store) ListFactors(ctx context.Context, userID int64) ([]auth.Factor, e
 	if err != nil {
 		return nil, s.wrap("list factors", err)
 	}
-	fs, err := s.scanFactors(q.mfa.listFactors.QueryContext(ctx, userID))
+	fs, err := collect(ctx, q.mfa.listFactors, scanFactor, userID)
 	if err != nil {
 		return nil, s.wrap("list factors", err)
 	}
 	return fs, nil
 }
 
-func (s *Store) scanFactors(rows *sql.Rows, err error) ([]auth.Factor, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	fs := []auth.Factor{}
-	for rows.Next() {
-		var f auth.Factor
-		if err := rows.Scan(factorDest(&f)...); err != nil {
-			return nil, err
-		}
-		fs = append(fs, f)
-	}
-	return fs, rows.Err()
+func scanFactor(row scanner) (auth.Factor, error) {
+	var f auth.Factor
+	err := row.Scan(factorDest(&f)...)
+	return f, err
 }
 
 // DeleteFactor removes one of the user's factors; with the last active
@@ -434,7 +424,7 @@ func (s *Store) MFAChallenge(ctx context.Context, hash string) (auth.MFAChalleng
 	case err != nil:
 		return auth.MFAChallenge{}, auth.User{}, nil, s.wrap("mfa challenge", err)
 	}
-	fs, err := s.scanFactors(q.mfa.listFactors.QueryContext(ctx, u.ID))
+	fs, err := collect(ctx, q.mfa.listFactors, scanFactor, u.ID)
 	if err != nil {
 		return auth.MFAChallenge{}, auth.User{}, nil, s.wrap("mfa challenge", err)
 	}

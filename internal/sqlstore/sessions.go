@@ -283,21 +283,6 @@ func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) (
 		return nil, s.wrap("list sessions", err)
 	}
 	t := s.d.ts(now)
-	rows, err := q.listSessions.QueryContext(ctx, userID, t, t)
-	if err != nil {
-		return nil, s.wrap("list sessions", err)
-	}
-	defer rows.Close()
-	sessions := []auth.Session{}
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, s.wrap("list sessions", err)
-		}
-		sessions = append(sessions, ss)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list sessions", err)
-	}
-	return sessions, nil
+	sessions, err := collect(ctx, q.listSessions, scanSession, userID, t, t)
+	return sessions, s.wrap("list sessions", err)
 }
