@@ -213,14 +213,8 @@ func (s *Store) ActivateFactor(ctx context.Context, a auth.FactorActivation) err
 	}
 	now := s.d.ts(a.Now)
 	err = s.txAudit(ctx, q, a.UserID, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, q.mfa.activateFactor).ExecContext(ctx, now, a.Step, a.FactorID, a.UserID)
-		if err != nil {
+		if err := execOne(ctx, tx, q.mfa.activateFactor, auth.ErrNotFound, now, a.Step, a.FactorID, a.UserID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return auth.ErrNotFound
 		}
 		if _, err := tx.StmtContext(ctx, q.mfa.setMFAEnabled).ExecContext(ctx, true, a.UserID); err != nil {
 			return err
@@ -278,14 +272,8 @@ func (s *Store) DeleteFactor(ctx context.Context, userID int64, id string) (int,
 	}
 	var left int
 	err = s.txAudit(ctx, q, userID, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, q.mfa.deleteFactor).ExecContext(ctx, id, userID)
-		if err != nil {
+		if err := execOne(ctx, tx, q.mfa.deleteFactor, auth.ErrNotFound, id, userID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return auth.ErrNotFound
 		}
 		if err := tx.StmtContext(ctx, q.mfa.countActiveFactors).QueryRowContext(ctx, userID).Scan(&left); err != nil {
 			return err
@@ -453,16 +441,7 @@ func (s *Store) CompleteMFA(ctx context.Context, c auth.MFACompletion) error {
 	now := s.d.ts(c.Now)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		spend := func(st *sql.Stmt, args ...any) error {
-			res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				return auth.ErrInvalidMFACode
-			}
-			return nil
+			return execOne(ctx, tx, st, auth.ErrInvalidMFACode, args...)
 		}
 		if err := spend(q.mfa.spendChallenge, now, c.ChallengeHash, now); err != nil {
 			return err

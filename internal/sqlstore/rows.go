@@ -27,3 +27,18 @@ func collect[T any](ctx context.Context, stmt *sql.Stmt, scan func(scanner) (T, 
 	}
 	return out, nil
 }
+
+// execOne runs stmt in tx and returns none when it changed no row: the
+// single-row updates inside a transaction whose miss has its own sentinel.
+func execOne(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, none error, args ...any) error {
+	res, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return none
+	}
+	return nil
+}
