@@ -177,14 +177,7 @@ func (s *Store) CreateFactor(ctx context.Context, f auth.Factor) error {
 		_, err := tx.StmtContext(ctx, q.mfa.insertFactor).ExecContext(ctx, f.ID, f.UserID, f.Type, f.Secret, f.KeyID, s.d.ts(f.CreatedAt))
 		return err
 	})
-	switch {
-	case err == nil:
-		return nil
-	case s.d.isForeignKey(err):
-		return auth.ErrUserNotFound
-	default:
-		return s.wrap("create factor", err)
-	}
+	return s.wrapUser("create factor", err)
 }
 
 // Factor returns one of the user's factors.
@@ -384,14 +377,10 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge) ([]
 		}
 		return rows.Err()
 	})
-	switch {
-	case err == nil:
-		return types, nil
-	case s.d.isForeignKey(err):
-		return nil, auth.ErrUserNotFound
-	default:
-		return nil, s.wrap("create mfa challenge", err)
+	if err != nil {
+		return nil, s.wrapUser("create mfa challenge", err)
 	}
+	return types, nil
 }
 
 // MFAChallenge returns a challenge with its user and the user's active
@@ -467,9 +456,7 @@ func (s *Store) CompleteMFA(ctx context.Context, c auth.MFACompletion) error {
 		return nil
 	case errors.Is(err, auth.ErrInvalidMFACode):
 		return auth.ErrInvalidMFACode
-	case s.d.isForeignKey(err):
-		return auth.ErrUserNotFound
 	default:
-		return s.wrap("complete mfa", err)
+		return s.wrapUser("complete mfa", err)
 	}
 }

@@ -121,14 +121,10 @@ func (s *Store) RequestLink(ctx context.Context, r auth.LinkRequest) (bool, erro
 		queued = true
 		return s.writeAudit(ctx, tx, q, r.UserID)
 	})
-	switch {
-	case err == nil:
-		return queued, nil
-	case s.d.isForeignKey(err):
-		return false, auth.ErrUserNotFound
-	default:
-		return false, s.wrap("request link", err)
+	if err != nil {
+		return false, s.wrapUser("request link", err)
 	}
+	return queued, nil
 }
 
 // decoy does, for a request that sends nothing (unknown, disabled or
@@ -271,10 +267,10 @@ func (s *Store) SetPassword(ctx context.Context, c auth.PasswordChange) (int, er
 	switch {
 	case err == nil:
 		return revoked, nil
-	case errors.Is(err, auth.ErrUserNotFound), s.d.isForeignKey(err):
+	case errors.Is(err, auth.ErrUserNotFound):
 		return 0, auth.ErrUserNotFound
 	default:
-		return 0, s.wrap("set password", err)
+		return 0, s.wrapUser("set password", err)
 	}
 }
 

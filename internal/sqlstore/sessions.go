@@ -42,14 +42,7 @@ func (s *Store) CreateSession(ctx context.Context, ss auth.Session, first auth.R
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		return s.insertSession(ctx, tx, q, ss, first)
 	})
-	switch {
-	case err == nil:
-		return nil
-	case s.d.isForeignKey(err):
-		return auth.ErrUserNotFound
-	default:
-		return s.wrap("create session", err)
-	}
+	return s.wrapUser("create session", err)
 }
 
 // insertSession writes a session and its first refresh token in tx;
