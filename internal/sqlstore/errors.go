@@ -47,6 +47,15 @@ func (s *Store) wrapUser(op string, err error) error {
 	return s.wrap(op, err)
 }
 
+// wrapKeep is wrap that lets through, as is, the sentinel a transaction
+// returned on purpose (auth.ErrNotFound for a row that was not there).
+func (s *Store) wrapKeep(op string, err, sentinel error) error {
+	if errors.Is(err, sentinel) {
+		return sentinel
+	}
+	return s.wrap(op, err)
+}
+
 // isInfrastructure reports whether err means the database could not be
 // reached or could not do its work (as opposed to refusing this query).
 // Connection-level errors are recognised whatever the dialect, since a

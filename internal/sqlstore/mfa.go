@@ -214,14 +214,7 @@ func (s *Store) ActivateFactor(ctx context.Context, a auth.FactorActivation) err
 		}
 		return s.replaceRecoveryCodes(ctx, tx, q, a.UserID, a.RecoveryHashes, now)
 	})
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, auth.ErrNotFound):
-		return auth.ErrNotFound
-	default:
-		return s.wrap("activate factor", err)
-	}
+	return s.wrapKeep("activate factor", err, auth.ErrNotFound)
 }
 
 func (s *Store) replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, q *statements, userID int64, hashes []string, now any) error {
@@ -280,14 +273,10 @@ func (s *Store) DeleteFactor(ctx context.Context, userID int64, id string) (int,
 		_, err = tx.StmtContext(ctx, q.mfa.setMFAEnabled).ExecContext(ctx, false, userID)
 		return err
 	})
-	switch {
-	case err == nil:
-		return left, nil
-	case errors.Is(err, auth.ErrNotFound):
-		return 0, auth.ErrNotFound
-	default:
-		return 0, s.wrap("delete factor", err)
+	if err != nil {
+		return 0, s.wrapKeep("delete factor", err, auth.ErrNotFound)
 	}
+	return left, nil
 }
 
 // ReplaceRecoveryCodes replaces the recovery codes of a user who has an
@@ -307,14 +296,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [
 		}
 		return s.replaceRecoveryCodes(ctx, tx, q, userID, hashes, s.d.ts(now))
 	})
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, auth.ErrNotFound):
-		return auth.ErrNotFound
-	default:
-		return s.wrap("replace recovery codes", err)
-	}
+	return s.wrapKeep("replace recovery codes", err, auth.ErrNotFound)
 }
 
 // ResetMFA removes every factor, recovery code and challenge of the user.
