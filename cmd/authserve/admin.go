@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -59,6 +58,12 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 // withService runs f with a service on the configured database; logs go
 // to stderr so that stdout stays parseable.
 func withService(ctx context.Context, getenv func(string) string, stderr io.Writer, f func(*auth.Service) error) error {
+	return withApp(ctx, getenv, stderr, func(a *app) error { return f(a.service) })
+}
+
+// withApp is withService for commands that need more of the wiring than
+// the service (mail list reads the store).
+func withApp(ctx context.Context, getenv func(string) string, stderr io.Writer, f func(*app) error) error {
 	cfg, logger, sink, err := loadConfig(getenv, stderr)
 	if err != nil {
 		return err
@@ -69,7 +74,7 @@ func withService(ctx context.Context, getenv func(string) string, stderr io.Writ
 		return err
 	}
 	defer a.close()
-	return f(a.service)
+	return f(a)
 }
 
 // userCommand implements `authserve user …`.
@@ -116,8 +121,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			if err != nil {
 				return adminError(err)
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tEMAIL\tACTIVE\tCREATED")
+			tw := newTable(stdout, "ID\tEMAIL\tACTIVE\tCREATED")
 			for _, u := range us {
 				fmt.Fprintf(tw, "%d\t%s\t%t\t%s\n", u.ID, u.Email, u.IsActive, u.CreatedAt.UTC().Format(time.RFC3339))
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
@@ -53,8 +52,7 @@ func adminKeyCommand(ctx context.Context, args []string, getenv func(string) str
 			if err != nil {
 				return adminError(err)
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCREATED\tLAST USED")
+			tw := newTable(stdout, "NAME\tCREATED\tLAST USED")
 			for _, k := range keys {
 				used := "never"
 				if k.LastUsedAt != nil {
@@ -117,8 +115,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		if err != nil {
 			return adminError(err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TIME\tEVENT\tUSER\tACTOR\tCLIENT_IP\tREQUEST_ID\tDETAILS")
+		tw := newTable(stdout, "TIME\tEVENT\tUSER\tACTOR\tCLIENT_IP\tREQUEST_ID\tDETAILS")
 		for _, ev := range evs {
 			user := "-"
 			if ev.UserID != 0 {

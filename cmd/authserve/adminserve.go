@@ -61,7 +61,7 @@ func (a *app) pruneAudit(ctx context.Context, every time.Duration) {
 	defer t.Stop()
 	for {
 		if a.store.State() == breaker.StateClosed {
-			pctx, cancel := context.WithTimeout(ctx, a.cfg.DBTimeout)
+			pctx, cancel := context.WithTimeout(breaker.Background(ctx), a.cfg.DBTimeout)
 			n, err := a.service.PruneAudit(pctx, a.cfg.AuditRetention)
 			cancel()
 			if err != nil {

@@ -139,7 +139,7 @@ func newApp(ctx context.Context, cfg config.Config, logger *slog.Logger, sink io
 		a.close()
 		return nil, err
 	}
-	a.audit = auth.NewAuditWriter(a.store, auth.AuditWriterOptions{Logger: logger, Timeout: cfg.DBTimeout})
+	a.audit = auth.NewAuditWriter(a.store, auth.AuditWriterOptions{Logger: logger, Timeout: cfg.DBTimeout, Context: breaker.Background(context.Background())})
 	a.metrics.AuditDropped(a.audit.Dropped)
 	if a.composer, err = mail.NewComposer(cfg.AppURL, cfg.MailTemplatesDir); err != nil {
 		a.close()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
@@ -72,33 +71,20 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	if *limit < 1 || fs.NArg() > 0 {
 		return usageError(help)
 	}
-	cfg, logger, sink, err := loadConfig(getenv, stderr)
-	if err != nil {
-		return err
-	}
-	defer sink.Close()
-	a, err := newApp(ctx, cfg, logger, sink, false)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	msgs, err := a.store.ListOutbox(ctx, *status, *limit)
-	if err != nil {
-		return adminError(err)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tTO\tSTATUS\tATTEMPTS\tCREATED\tSENT\tLAST ERROR")
-	for _, m := range msgs {
-		sent := "-"
-		if m.SentAt != nil {
-			sent = m.SentAt.UTC().Format(time.RFC3339)
+	return withApp(ctx, getenv, stderr, func(a *app) error {
+		msgs, err := a.store.ListOutbox(ctx, *status, *limit)
+		if err != nil {
+			return adminError(err)
 		}
-		lastErr := m.LastError
-		if lastErr == "" {
-			lastErr = "-"
+		tw := newTable(stdout, "ID\tKIND\tTO\tSTATUS\tATTEMPTS\tCREATED\tSENT\tLAST ERROR")
+		for _, m := range msgs {
+			sent := "-"
+			if m.SentAt != nil {
+				sent = m.SentAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.Kind, m.To, m.Status, m.Attempts,
+				m.CreatedAt.UTC().Format(time.RFC3339), sent, dash(m.LastError))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.Kind, m.To, m.Status, m.Attempts,
-			m.CreatedAt.UTC().Format(time.RFC3339), sent, lastErr)
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }

@@ -52,7 +52,9 @@ func startServer(t testing.TB, env map[string]string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{Logs: &logtest.Buffer{}, stop: cancel, done: make(chan error, 1)}
 	go func() { s.done <- run(ctx, nil, getenvOf(env), strings.NewReader(""), s.Logs, io.Discard) }()
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: under the race detector on a busy 2-core machine a start
+	// (migrations included) has been seen to take over 10 s.
+	deadline := time.Now().Add(30 * time.Second)
 	for s.URL == "" {
 		if time.Now().After(deadline) {
 			cancel()
@@ -141,7 +143,9 @@ func call(t testing.TB, method, url, bearer string, body any) (int, map[string]a
 // runCmd runs one command of the binary and returns its output.
 func runCmd(t testing.TB, env map[string]string, stdin string, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
+	// Safe for concurrent writes: the command and the log's drain
+	// goroutine both write to standard error.
+	var out, errb logtest.Buffer
 	err := run(context.Background(), args, getenvOf(env), strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), err
 }

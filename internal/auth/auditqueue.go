@@ -28,6 +28,7 @@ type AuditWriter struct {
 	batch   int
 	flush   time.Duration
 	timeout time.Duration
+	base    context.Context
 
 	q       chan AuditEvent
 	dropped atomic.Int64
@@ -47,6 +48,11 @@ type AuditWriterOptions struct {
 	Logger  *slog.Logger
 	// OnDrop is called once per dropped event (a metrics counter).
 	OnDrop func()
+	// Context is the parent of every batch's context (default
+	// context.Background()); cmd marks it as background work, so that the
+	// writer's failures during an outage do not decide the circuit breaker
+	// for the requests.
+	Context context.Context
 }
 
 // NewAuditWriter starts a writer into store; Close stops it.
@@ -69,8 +75,11 @@ func NewAuditWriter(store AuditStore, o AuditWriterOptions) *AuditWriter {
 	if o.OnDrop == nil {
 		o.OnDrop = func() {}
 	}
+	if o.Context == nil {
+		o.Context = context.Background()
+	}
 	w := &AuditWriter{
-		store: store, log: o.Logger, onDrop: o.OnDrop, batch: o.BatchSize, flush: o.Flush, timeout: o.Timeout,
+		store: store, log: o.Logger, onDrop: o.OnDrop, batch: o.BatchSize, flush: o.Flush, timeout: o.Timeout, base: o.Context,
 		q: make(chan AuditEvent, o.QueueSize), done: make(chan struct{}), quit: make(chan struct{}),
 	}
 	go w.run()
@@ -144,7 +153,7 @@ func (w *AuditWriter) write(batch []AuditEvent) {
 	if len(batch) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	ctx, cancel := context.WithTimeout(w.base, w.timeout)
 	defer cancel()
 	if err := w.store.InsertAudit(ctx, batch); err != nil {
 		w.log.Warn("writing audit events failed; dropped", slog.Int("events", len(batch)), slog.String("error", err.Error()))

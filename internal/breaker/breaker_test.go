@@ -222,17 +222,17 @@ func TestTransitions(t *testing.T) {
 			s := NewStore(inner, nil, Options{MaxFailures: 3, OpenTimeout: testOpenTimeout, Timeout: time.Second})
 			for i, st := range tt.steps {
 				time.Sleep(st.sleep)
+				ctx, cancel := context.WithCancel(t.Context())
 				inner.setHook(func(ctx context.Context, _ string) error {
 					if st.canceled {
+						// The caller gives up while the query runs; a
+						// timer could fire before the call even started.
+						cancel()
 						<-ctx.Done()
 						return fmt.Errorf("query: %w: %w", auth.ErrUnavailable, ctx.Err())
 					}
 					return st.inner
 				})
-				ctx, cancel := context.WithCancel(t.Context())
-				if st.canceled {
-					time.AfterFunc(5*time.Millisecond, cancel)
-				}
 				before := inner.calls.Load()
 				_, err := s.UserByEmail(ctx, "a@example.com")
 				cancel()

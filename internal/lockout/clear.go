@@ -53,20 +53,12 @@ func (r *Redis) index(ctx context.Context, key string, lockFor time.Duration) er
 func (r *Redis) Clear(ctx context.Context, exact, prefix string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
 	defer cancel()
-	var keys []string
-	if exact != "" {
-		keys = append(keys, r.key(exact))
+	keys, gk, err := r.keysOf(ctx, "clear", exact, prefix)
+	if err != nil {
+		return err
 	}
-	if prefix != "" {
-		if group(prefix) != prefix {
-			return fmt.Errorf("redis lockout clear: prefix %q does not end its group with '|'", prefix)
-		}
-		gk := r.groupKey(prefix)
-		members, err := r.client.SMembers(ctx, gk).Result()
-		if err != nil {
-			return fmt.Errorf("%w: redis lockout clear: %w", auth.ErrUnavailable, err)
-		}
-		keys = append(append(keys, members...), gk)
+	if gk != "" {
+		keys = append(keys, gk)
 	}
 	for _, k := range keys {
 		if err := r.client.Del(ctx, k).Err(); err != nil {
@@ -93,19 +85,9 @@ func (f *fallbackLockout) Clear(ctx context.Context, exact, prefix string) error
 func (r *Redis) Locked(ctx context.Context, exact, prefix string, now time.Time) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*r.timeout)
 	defer cancel()
-	var keys []string
-	if exact != "" {
-		keys = append(keys, r.key(exact))
-	}
-	if prefix != "" {
-		if group(prefix) != prefix {
-			return false, fmt.Errorf("redis lockout locked: prefix %q does not end its group with '|'", prefix)
-		}
-		members, err := r.client.SMembers(ctx, r.groupKey(prefix)).Result()
-		if err != nil {
-			return false, fmt.Errorf("%w: redis lockout locked: %w", auth.ErrUnavailable, err)
-		}
-		keys = append(keys, members...)
+	keys, _, err := r.keysOf(ctx, "locked", exact, prefix)
+	if err != nil {
+		return false, err
 	}
 	ms := now.UnixMilli()
 	for _, k := range keys {
@@ -137,4 +119,25 @@ func (f *fallbackLockout) Locked(ctx context.Context, exact, prefix string, now 
 	return fallback.Do(ctx, f.sw,
 		func() (bool, error) { return f.primary.Locked(ctx, exact, prefix, now) },
 		func() (bool, error) { return false, nil })
+}
+
+// keysOf lists the Redis keys of exact and of the members of the group
+// prefix names (which must end with '|'), and that group's set key ("" if
+// no prefix); op names the caller in errors.
+func (r *Redis) keysOf(ctx context.Context, op, exact, prefix string) (keys []string, groupKey string, err error) {
+	if exact != "" {
+		keys = append(keys, r.key(exact))
+	}
+	if prefix == "" {
+		return keys, "", nil
+	}
+	if group(prefix) != prefix {
+		return nil, "", fmt.Errorf("redis lockout %s: prefix %q does not end its group with '|'", op, prefix)
+	}
+	gk := r.groupKey(prefix)
+	members, err := r.client.SMembers(ctx, gk).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: redis lockout %s: %w", auth.ErrUnavailable, op, err)
+	}
+	return append(keys, members...), gk, nil
 }

@@ -70,22 +70,8 @@ func (s *Store) ListUsersPage(ctx context.Context, uq auth.UserQuery) ([]auth.Us
 	if err != nil {
 		return nil, s.wrap("list users page", err)
 	}
-	rows, err := q.listUsersPage.QueryContext(ctx, uq.AfterID, likePrefix(strings.ToLower(uq.EmailPrefix)), uq.Limit)
-	if err != nil {
-		return nil, s.wrap("list users page", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, s.wrap("list users page", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list users page", err)
-	}
-	return users, nil
+	users, err = collect(ctx, q.listUsersPage, scanUser, uq.AfterID, likePrefix(strings.ToLower(uq.EmailPrefix)), uq.Limit)
+	return users, s.wrap("list users page", err)
 }
 
 // UpdateUser implements auth.AdminStore: the update, the revocation of
@@ -217,23 +203,8 @@ func (s *Store) ListAdminKeys(ctx context.Context) ([]auth.AdminKey, error) {
 	if err != nil {
 		return nil, s.wrap("list admin keys", err)
 	}
-	rows, err := q.listAdminKeys.QueryContext(ctx)
-	if err != nil {
-		return nil, s.wrap("list admin keys", err)
-	}
-	defer rows.Close()
-	keys := []auth.AdminKey{}
-	for rows.Next() {
-		k, err := scanAdminKey(rows)
-		if err != nil {
-			return nil, s.wrap("list admin keys", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list admin keys", err)
-	}
-	return keys, nil
+	keys, err := collect(ctx, q.listAdminKeys, scanAdminKey)
+	return keys, s.wrap("list admin keys", err)
 }
 
 // DeleteAdminKey implements auth.AdminStore.

@@ -165,32 +165,26 @@ func (s *Store) ListAudit(ctx context.Context, aq auth.AuditQuery) ([]auth.Audit
 	case aq.Event != "":
 		stmt, args = q.listAudit.byEvent, append(args, aq.Event)
 	}
-	rows, err := stmt.QueryContext(ctx, append(args, aq.Limit)...)
-	if err != nil {
-		return nil, s.wrap("list audit events", err)
+	out, err := collect(ctx, stmt, scanAuditEvent, append(args, aq.Limit)...)
+	return out, s.wrap("list audit events", err)
+}
+
+// scanAuditEvent reads one row of the listAudit queries; details is JSON.
+func scanAuditEvent(row scanner) (auth.AuditEvent, error) {
+	var ev auth.AuditEvent
+	var user sql.NullInt64
+	var details []byte
+	if err := row.Scan(&ev.ID, timeDest{&ev.OccurredAt}, &ev.Event, &user, &ev.Actor, &ev.ClientIP,
+		&ev.UserAgent, &ev.RequestID, &details); err != nil {
+		return ev, err
 	}
-	defer rows.Close()
-	out := []auth.AuditEvent{}
-	for rows.Next() {
-		var ev auth.AuditEvent
-		var user sql.NullInt64
-		var details []byte
-		if err := rows.Scan(&ev.ID, timeDest{&ev.OccurredAt}, &ev.Event, &user, &ev.Actor, &ev.ClientIP,
-			&ev.UserAgent, &ev.RequestID, &details); err != nil {
-			return nil, s.wrap("list audit events", err)
+	ev.UserID = user.Int64
+	if len(details) > 0 {
+		if err := json.Unmarshal(details, &ev.Details); err != nil {
+			return ev, err
 		}
-		ev.UserID = user.Int64
-		if len(details) > 0 {
-			if err := json.Unmarshal(details, &ev.Details); err != nil {
-				return nil, s.wrap("list audit events", err)
-			}
-		}
-		out = append(out, ev)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list audit events", err)
-	}
-	return out, nil
+	return ev, nil
 }
 
 // PruneAudit deletes events that occurred before cutoff.

@@ -38,6 +38,24 @@ func (s *Store) wrap(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, &fault{kind: kind, cause: err})
 }
 
+// wrapUser is wrap for writes that reference a user: a foreign-key
+// failure means the user was deleted meanwhile, auth.ErrUserNotFound.
+func (s *Store) wrapUser(op string, err error) error {
+	if err != nil && s.d.isForeignKey(err) {
+		return auth.ErrUserNotFound
+	}
+	return s.wrap(op, err)
+}
+
+// wrapKeep is wrap that lets through, as is, the sentinel a transaction
+// returned on purpose (auth.ErrNotFound for a row that was not there).
+func (s *Store) wrapKeep(op string, err, sentinel error) error {
+	if errors.Is(err, sentinel) {
+		return sentinel
+	}
+	return s.wrap(op, err)
+}
+
 // isInfrastructure reports whether err means the database could not be
 // reached or could not do its work (as opposed to refusing this query).
 // Connection-level errors are recognised whatever the dialect, since a

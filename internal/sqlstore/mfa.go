@@ -177,14 +177,7 @@ func (s *Store) CreateFactor(ctx context.Context, f auth.Factor) error {
 		_, err := tx.StmtContext(ctx, q.mfa.insertFactor).ExecContext(ctx, f.ID, f.UserID, f.Type, f.Secret, f.KeyID, s.d.ts(f.CreatedAt))
 		return err
 	})
-	switch {
-	case err == nil:
-		return nil
-	case s.d.isForeignKey(err):
-		return auth.ErrUserNotFound
-	default:
-		return s.wrap("create factor", err)
-	}
+	return s.wrapUser("create factor", err)
 }
 
 // Factor returns one of the user's factors.
@@ -213,28 +206,15 @@ func (s *Store) ActivateFactor(ctx context.Context, a auth.FactorActivation) err
 	}
 	now := s.d.ts(a.Now)
 	err = s.txAudit(ctx, q, a.UserID, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, q.mfa.activateFactor).ExecContext(ctx, now, a.Step, a.FactorID, a.UserID)
-		if err != nil {
+		if err := execOne(ctx, tx, q.mfa.activateFactor, auth.ErrNotFound, now, a.Step, a.FactorID, a.UserID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return auth.ErrNotFound
 		}
 		if _, err := tx.StmtContext(ctx, q.mfa.setMFAEnabled).ExecContext(ctx, true, a.UserID); err != nil {
 			return err
 		}
 		return s.replaceRecoveryCodes(ctx, tx, q, a.UserID, a.RecoveryHashes, now)
 	})
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, auth.ErrNotFound):
-		return auth.ErrNotFound
-	default:
-		return s.wrap("activate factor", err)
-	}
+	return s.wrapKeep("activate factor", err, auth.ErrNotFound)
 }
 
 func (s *Store) replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, q *statements, userID int64, hashes []string, now any) error {
@@ -256,27 +236,17 @@ func (s *Store) ListFactors(ctx context.Context, userID int64) ([]auth.Factor, e
 	if err != nil {
 		return nil, s.wrap("list factors", err)
 	}
-	fs, err := s.scanFactors(q.mfa.listFactors.QueryContext(ctx, userID))
+	fs, err := collect(ctx, q.mfa.listFactors, scanFactor, userID)
 	if err != nil {
 		return nil, s.wrap("list factors", err)
 	}
 	return fs, nil
 }
 
-func (s *Store) scanFactors(rows *sql.Rows, err error) ([]auth.Factor, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	fs := []auth.Factor{}
-	for rows.Next() {
-		var f auth.Factor
-		if err := rows.Scan(factorDest(&f)...); err != nil {
-			return nil, err
-		}
-		fs = append(fs, f)
-	}
-	return fs, rows.Err()
+func scanFactor(row scanner) (auth.Factor, error) {
+	var f auth.Factor
+	err := row.Scan(factorDest(&f)...)
+	return f, err
 }
 
 // DeleteFactor removes one of the user's factors; with the last active
@@ -288,14 +258,8 @@ func (s *Store) DeleteFactor(ctx context.Context, userID int64, id string) (int,
 	}
 	var left int
 	err = s.txAudit(ctx, q, userID, func(tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, q.mfa.deleteFactor).ExecContext(ctx, id, userID)
-		if err != nil {
+		if err := execOne(ctx, tx, q.mfa.deleteFactor, auth.ErrNotFound, id, userID); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return auth.ErrNotFound
 		}
 		if err := tx.StmtContext(ctx, q.mfa.countActiveFactors).QueryRowContext(ctx, userID).Scan(&left); err != nil {
 			return err
@@ -309,14 +273,10 @@ func (s *Store) DeleteFactor(ctx context.Context, userID int64, id string) (int,
 		_, err = tx.StmtContext(ctx, q.mfa.setMFAEnabled).ExecContext(ctx, false, userID)
 		return err
 	})
-	switch {
-	case err == nil:
-		return left, nil
-	case errors.Is(err, auth.ErrNotFound):
-		return 0, auth.ErrNotFound
-	default:
-		return 0, s.wrap("delete factor", err)
+	if err != nil {
+		return 0, s.wrapKeep("delete factor", err, auth.ErrNotFound)
 	}
+	return left, nil
 }
 
 // ReplaceRecoveryCodes replaces the recovery codes of a user who has an
@@ -336,14 +296,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [
 		}
 		return s.replaceRecoveryCodes(ctx, tx, q, userID, hashes, s.d.ts(now))
 	})
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, auth.ErrNotFound):
-		return auth.ErrNotFound
-	default:
-		return s.wrap("replace recovery codes", err)
-	}
+	return s.wrapKeep("replace recovery codes", err, auth.ErrNotFound)
 }
 
 // ResetMFA removes every factor, recovery code and challenge of the user.
@@ -406,14 +359,10 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c auth.MFAChallenge) ([]
 		}
 		return rows.Err()
 	})
-	switch {
-	case err == nil:
-		return types, nil
-	case s.d.isForeignKey(err):
-		return nil, auth.ErrUserNotFound
-	default:
-		return nil, s.wrap("create mfa challenge", err)
+	if err != nil {
+		return nil, s.wrapUser("create mfa challenge", err)
 	}
+	return types, nil
 }
 
 // MFAChallenge returns a challenge with its user and the user's active
@@ -434,7 +383,7 @@ func (s *Store) MFAChallenge(ctx context.Context, hash string) (auth.MFAChalleng
 	case err != nil:
 		return auth.MFAChallenge{}, auth.User{}, nil, s.wrap("mfa challenge", err)
 	}
-	fs, err := s.scanFactors(q.mfa.listFactors.QueryContext(ctx, u.ID))
+	fs, err := collect(ctx, q.mfa.listFactors, scanFactor, u.ID)
 	if err != nil {
 		return auth.MFAChallenge{}, auth.User{}, nil, s.wrap("mfa challenge", err)
 	}
@@ -463,16 +412,7 @@ func (s *Store) CompleteMFA(ctx context.Context, c auth.MFACompletion) error {
 	now := s.d.ts(c.Now)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		spend := func(st *sql.Stmt, args ...any) error {
-			res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				return auth.ErrInvalidMFACode
-			}
-			return nil
+			return execOne(ctx, tx, st, auth.ErrInvalidMFACode, args...)
 		}
 		if err := spend(q.mfa.spendChallenge, now, c.ChallengeHash, now); err != nil {
 			return err
@@ -498,9 +438,7 @@ func (s *Store) CompleteMFA(ctx context.Context, c auth.MFACompletion) error {
 		return nil
 	case errors.Is(err, auth.ErrInvalidMFACode):
 		return auth.ErrInvalidMFACode
-	case s.d.isForeignKey(err):
-		return auth.ErrUserNotFound
 	default:
-		return s.wrap("complete mfa", err)
+		return s.wrapUser("complete mfa", err)
 	}
 }

@@ -123,23 +123,8 @@ func (s *Store) ListOutbox(ctx context.Context, status string, limit int) ([]aut
 	if err != nil {
 		return nil, s.wrap("list outbox", err)
 	}
-	rows, err := q.rec.listOutbox.QueryContext(ctx, status, status, limit)
-	if err != nil {
-		return nil, s.wrap("list outbox", err)
-	}
-	defer rows.Close()
-	out := []auth.OutboxMessage{}
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, s.wrap("list outbox", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list outbox", err)
-	}
-	return out, nil
+	out, err := collect(ctx, q.rec.listOutbox, scanOutbox, status, status, limit)
+	return out, s.wrap("list outbox", err)
 }
 
 // OutboxDepth counts the pending messages.

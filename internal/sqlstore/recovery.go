@@ -121,14 +121,10 @@ func (s *Store) RequestLink(ctx context.Context, r auth.LinkRequest) (bool, erro
 		queued = true
 		return s.writeAudit(ctx, tx, q, r.UserID)
 	})
-	switch {
-	case err == nil:
-		return queued, nil
-	case s.d.isForeignKey(err):
-		return false, auth.ErrUserNotFound
-	default:
-		return false, s.wrap("request link", err)
+	if err != nil {
+		return false, s.wrapUser("request link", err)
 	}
+	return queued, nil
 }
 
 // decoy does, for a request that sends nothing (unknown, disabled or
@@ -271,10 +267,10 @@ func (s *Store) SetPassword(ctx context.Context, c auth.PasswordChange) (int, er
 	switch {
 	case err == nil:
 		return revoked, nil
-	case errors.Is(err, auth.ErrUserNotFound), s.d.isForeignKey(err):
+	case errors.Is(err, auth.ErrUserNotFound):
 		return 0, auth.ErrUserNotFound
 	default:
-		return 0, s.wrap("set password", err)
+		return 0, s.wrapUser("set password", err)
 	}
 }
 
@@ -282,14 +278,8 @@ func (s *Store) SetPassword(ctx context.Context, c auth.PasswordChange) (int, er
 // the reset tokens spent, the sessions revoked, the email verified if
 // asked, the notice queued.
 func (s *Store) applyPassword(ctx context.Context, tx *sql.Tx, q *statements, c auth.PasswordChange) (int, error) {
-	res, err := tx.StmtContext(ctx, q.rec.setUserPassword).ExecContext(ctx, c.Hash, s.d.ts(c.Now), c.UserID)
-	if err != nil {
+	if err := execOne(ctx, tx, q.rec.setUserPassword, auth.ErrUserNotFound, c.Hash, s.d.ts(c.Now), c.UserID); err != nil {
 		return 0, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return 0, err
-	} else if n == 0 {
-		return 0, auth.ErrUserNotFound
 	}
 	if c.Verify {
 		if _, err := tx.StmtContext(ctx, q.rec.setUserVerified).ExecContext(ctx, true, s.d.ts(c.Now), c.UserID); err != nil {
@@ -300,7 +290,7 @@ func (s *Store) applyPassword(ctx context.Context, tx *sql.Tx, q *statements, c 
 		return 0, err
 	}
 	t := s.d.ts(c.Now)
-	res, err = tx.StmtContext(ctx, q.rec.revokeOtherSessions).ExecContext(ctx, t, c.UserID, c.KeepSession, t, t)
+	res, err := tx.StmtContext(ctx, q.rec.revokeOtherSessions).ExecContext(ctx, t, c.UserID, c.KeepSession, t, t)
 	if err != nil {
 		return 0, err
 	}

@@ -42,14 +42,7 @@ func (s *Store) CreateSession(ctx context.Context, ss auth.Session, first auth.R
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		return s.insertSession(ctx, tx, q, ss, first)
 	})
-	switch {
-	case err == nil:
-		return nil
-	case s.d.isForeignKey(err):
-		return auth.ErrUserNotFound
-	default:
-		return s.wrap("create session", err)
-	}
+	return s.wrapUser("create session", err)
 }
 
 // insertSession writes a session and its first refresh token in tx;
@@ -283,21 +276,6 @@ func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) (
 		return nil, s.wrap("list sessions", err)
 	}
 	t := s.d.ts(now)
-	rows, err := q.listSessions.QueryContext(ctx, userID, t, t)
-	if err != nil {
-		return nil, s.wrap("list sessions", err)
-	}
-	defer rows.Close()
-	sessions := []auth.Session{}
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, s.wrap("list sessions", err)
-		}
-		sessions = append(sessions, ss)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list sessions", err)
-	}
-	return sessions, nil
+	sessions, err := collect(ctx, q.listSessions, scanSession, userID, t, t)
+	return sessions, s.wrap("list sessions", err)
 }

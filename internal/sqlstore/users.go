@@ -148,22 +148,8 @@ func (s *Store) ListUsers(ctx context.Context, limit int) ([]auth.User, error) {
 	if err != nil {
 		return nil, s.wrap("list users", err)
 	}
-	rows, err := q.listUsers.QueryContext(ctx, limit)
-	if err != nil {
-		return nil, s.wrap("list users", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, s.wrap("list users", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap("list users", err)
-	}
-	return users, nil
+	users, err = collect(ctx, q.listUsers, scanUser, limit)
+	return users, s.wrap("list users", err)
 }
 
 // DeleteUser removes a user; the foreign keys cascade to their sessions and
