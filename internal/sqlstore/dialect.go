@@ -36,7 +36,11 @@ type dialect struct {
 	// tokens; in any other order the two could deadlock.
 	lockRotation string
 	lockRow      string
-	// ignoreDuplicate ends an INSERT that leaves an existing row alone.
+	// ignoreDuplicate ends an INSERT that leaves an existing row's values
+	// alone. Where writers run concurrently (PostgreSQL, MySQL) it also
+	// locks that row for the rest of the transaction, as an update does:
+	// a reset deleting the row can then no longer slip in before the lock
+	// that follows (SQLite has one writer at a time anyway).
 	ignoreDuplicate string
 	// returning: UPDATE … RETURNING and INSERT … RETURNING exist; without
 	// them the store reads back what it wrote, in the same transaction.
@@ -80,7 +84,7 @@ var (
 		dir:             "migrations/postgres",
 		numbered:        true,
 		returning:       true,
-		ignoreDuplicate: " ON CONFLICT (attempt_key) DO NOTHING",
+		ignoreDuplicate: " ON CONFLICT (attempt_key) DO UPDATE SET attempt_key = EXCLUDED.attempt_key",
 		// A B-tree entry must fit in a third of a page (about 2.7 kB).
 		maxKeyLen:    512,
 		lockRotation: " FOR KEY SHARE OF u FOR UPDATE OF s, t",
