@@ -158,6 +158,12 @@ var faultClient = &http.Client{Timeout: 15 * time.Second}
 // fetch sends a request and decodes a JSON answer. Unlike call it returns
 // errors, so that worker goroutines can use it.
 func fetch(method, url, bearer string, body any) (fetched, error) {
+	return fetchAs(method, url, "", bearer, body)
+}
+
+// fetchAs is fetch as the client at clientIP (X-Forwarded-For, believed
+// from loopback where the server trusts it); "" sends no such header.
+func fetchAs(method, url, clientIP, bearer string, body any) (fetched, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -172,6 +178,9 @@ func fetch(method, url, bearer string, body any) (fetched, error) {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if clientIP != "" {
+		req.Header.Set("X-Forwarded-For", clientIP)
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)

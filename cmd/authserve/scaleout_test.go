@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -21,48 +18,6 @@ import (
 	"github.com/authserve/authserve/internal/pgtest"
 	"github.com/authserve/authserve/internal/redistest"
 )
-
-// sendAs sends a request as the client at clientIP (X-Forwarded-For, which
-// replicaEnv trusts from loopback). Safe for worker goroutines.
-func sendAs(method, url, clientIP, bearer string, body any) (fetched, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fetched{}, err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		return fetched{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if clientIP != "" {
-		req.Header.Set("X-Forwarded-For", clientIP)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := faultClient.Do(req)
-	if err != nil {
-		return fetched{}, fmt.Errorf("%s %s: %w", method, url, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fetched{}, fmt.Errorf("%s %s: read body: %w", method, url, err)
-	}
-	out := fetched{status: resp.StatusCode, header: resp.Header}
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &out.body); err != nil {
-			return fetched{}, fmt.Errorf("%s %s: body is not JSON: %q", method, url, raw)
-		}
-	}
-	return out, nil
-}
 
 // statusCounts counts answers by status, from many goroutines.
 type statusCounts struct {
@@ -161,7 +116,7 @@ func TestScaleOut(t *testing.T) {
 		}
 	}
 	step := func(want int, method, url, ip, bearer string, body any) (fetched, bool) {
-		r, err := sendAs(method, url, ip, bearer, body)
+		r, err := fetchAs(method, url, ip, bearer, body)
 		if err != nil {
 			fail("%v", err)
 			return r, false
@@ -230,7 +185,7 @@ func TestScaleOut(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range sent {
 			wg.Go(func() {
-				r, err := sendAs("POST", pick(i)+"/api/auth/logout", ip, "", map[string]any{"refresh_token": "not-a-token"})
+				r, err := fetchAs("POST", pick(i)+"/api/auth/logout", ip, "", map[string]any{"refresh_token": "not-a-token"})
 				if err != nil {
 					t.Error(err)
 					return
@@ -257,7 +212,7 @@ func TestScaleOut(t *testing.T) {
 	t.Run("lockout threshold holds across replicas", func(t *testing.T) {
 		const sent = 12
 		email, ip := replicaEmail("locked"), replicaClientIP()
-		if r, err := sendAs("POST", pick(0)+"/api/auth/register", replicaClientIP(), "",
+		if r, err := fetchAs("POST", pick(0)+"/api/auth/register", replicaClientIP(), "",
 			map[string]any{"email": email, "password": testPassword}); err != nil || r.status != http.StatusCreated {
 			t.Fatalf("register = %v, %v", r.status, err)
 		}
@@ -265,7 +220,7 @@ func TestScaleOut(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range sent {
 			wg.Go(func() {
-				r, err := sendAs("POST", pick(i)+"/api/auth/login", ip, "", map[string]any{"email": email, "password": "Wr0ng-Password!"})
+				r, err := fetchAs("POST", pick(i)+"/api/auth/login", ip, "", map[string]any{"email": email, "password": "Wr0ng-Password!"})
 				if err != nil {
 					t.Error(err)
 					return
@@ -280,7 +235,7 @@ func TestScaleOut(t *testing.T) {
 				sent, len(replicas), &lc, threshold, sent-threshold)
 		}
 		for i, s := range replicas {
-			r, err := sendAs("POST", s.URL+"/api/auth/login", ip, "", map[string]any{"email": email, "password": testPassword})
+			r, err := fetchAs("POST", s.URL+"/api/auth/login", ip, "", map[string]any{"email": email, "password": testPassword})
 			if err != nil || r.status != http.StatusTooManyRequests || r.body["code"] != "account_locked" {
 				t.Errorf("right password on replica %d after the lock = %d %v, %v; want 429 account_locked", i, r.status, r.body, err)
 			}
@@ -291,24 +246,24 @@ func TestScaleOut(t *testing.T) {
 
 	t.Run("logout seen by every replica at once", func(t *testing.T) {
 		email, ip := replicaEmail("revoke"), replicaClientIP()
-		if r, err := sendAs("POST", pick(1)+"/api/auth/register", ip, "", map[string]any{"email": email, "password": testPassword}); err != nil || r.status != http.StatusCreated {
+		if r, err := fetchAs("POST", pick(1)+"/api/auth/register", ip, "", map[string]any{"email": email, "password": testPassword}); err != nil || r.status != http.StatusCreated {
 			t.Fatalf("register = %v, %v", r.status, err)
 		}
-		login, err := sendAs("POST", pick(2)+"/api/auth/login", ip, "", map[string]any{"email": email, "password": testPassword})
+		login, err := fetchAs("POST", pick(2)+"/api/auth/login", ip, "", map[string]any{"email": email, "password": testPassword})
 		if err != nil || login.status != http.StatusOK {
 			t.Fatalf("login = %v, %v", login.status, err)
 		}
 		access := login.body["access_token"].(string)
 		for i, s := range replicas {
-			if r, err := sendAs("GET", s.URL+"/api/auth/me", ip, access, nil); err != nil || r.status != http.StatusOK {
+			if r, err := fetchAs("GET", s.URL+"/api/auth/me", ip, access, nil); err != nil || r.status != http.StatusOK {
 				t.Fatalf("me on replica %d before logout = %d, %v", i, r.status, err)
 			}
 		}
-		if r, err := sendAs("POST", pick(0)+"/api/auth/logout", ip, "", map[string]any{"refresh_token": login.body["refresh_token"]}); err != nil || r.status != http.StatusNoContent {
+		if r, err := fetchAs("POST", pick(0)+"/api/auth/logout", ip, "", map[string]any{"refresh_token": login.body["refresh_token"]}); err != nil || r.status != http.StatusNoContent {
 			t.Fatalf("logout on replica 0 = %d, %v", r.status, err)
 		}
 		for i, s := range replicas {
-			r, err := sendAs("GET", s.URL+"/api/auth/me", ip, access, nil)
+			r, err := fetchAs("GET", s.URL+"/api/auth/me", ip, access, nil)
 			if err != nil || r.status != http.StatusUnauthorized || r.body["code"] != "invalid_token" {
 				t.Errorf("me on replica %d right after logout on replica 0 = %d %v, %v; want 401 invalid_token", i, r.status, r.body, err)
 			}
@@ -344,7 +299,7 @@ func TestScaleOutRedisNodeDies(t *testing.T) {
 		"AUTH_LOG_LEVEL":                 "info",
 	}))
 	email := replicaEmail("node")
-	if r, err := sendAs("POST", s.URL+"/api/auth/register", replicaClientIP(), "", map[string]any{"email": email, "password": testPassword}); err != nil || r.status != http.StatusCreated {
+	if r, err := fetchAs("POST", s.URL+"/api/auth/register", replicaClientIP(), "", map[string]any{"email": email, "password": testPassword}); err != nil || r.status != http.StatusCreated {
 		t.Fatalf("register = %d, %v", r.status, err)
 	}
 	var counts statusCounts
@@ -357,7 +312,7 @@ func TestScaleOutRedisNodeDies(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: not within 20s; statuses %s; logs:\n%s", what, &counts, s.Logs)
 			}
-			r, err := sendAs("POST", s.URL+"/api/auth/login", replicaClientIP(), "", map[string]any{"email": email, "password": testPassword})
+			r, err := fetchAs("POST", s.URL+"/api/auth/login", replicaClientIP(), "", map[string]any{"email": email, "password": testPassword})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -448,9 +403,9 @@ func TestScaleOutPoolerRestart(t *testing.T) {
 				default:
 				}
 				email := replicaEmail(fmt.Sprintf("pool%d", n.Add(1)))
-				r, err := sendAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": email, "password": testPassword})
+				r, err := fetchAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": email, "password": testPassword})
 				if err == nil && r.status == http.StatusCreated {
-					r, err = sendAs("POST", s.URL+"/api/auth/login", "", "", map[string]any{"email": email, "password": testPassword})
+					r, err = fetchAs("POST", s.URL+"/api/auth/login", "", "", map[string]any{"email": email, "password": testPassword})
 					mu.Lock()
 					acked = append(acked, strings.ToLower(email))
 					mu.Unlock()
@@ -498,10 +453,10 @@ func TestScaleOutPoolerRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r, err := sendAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": replicaEmail("after"), "password": testPassword})
+	r, err := fetchAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": replicaEmail("after"), "password": testPassword})
 	for try := 0; err == nil && r.status == http.StatusServiceUnavailable && try < 50; try++ {
 		time.Sleep(200 * time.Millisecond)
-		r, err = sendAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": replicaEmail("after"), "password": testPassword})
+		r, err = fetchAs("POST", s.URL+"/api/auth/register", "", "", map[string]any{"email": replicaEmail("after"), "password": testPassword})
 	}
 	close(stop)
 	wg.Wait()
@@ -535,7 +490,7 @@ func TestScaleOutPoolerRestart(t *testing.T) {
 
 // waitReadyzOK reports whether /readyz answers 200 now.
 func waitReadyzOK(base string) bool {
-	r, err := sendAs("GET", base+"/readyz", "", "", nil)
+	r, err := fetchAs("GET", base+"/readyz", "", "", nil)
 	return err == nil && r.status == http.StatusOK
 }
 
