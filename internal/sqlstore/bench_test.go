@@ -19,7 +19,8 @@ var benchEngines = []struct {
 }{engines[0], engines[2]}
 
 // BenchmarkUserForSession measures GET /me's query, from parallel callers
-// as a server makes it.
+// as a server makes it: 16 per CPU, each with a context that can end (a
+// request's, with the breaker's deadline).
 func BenchmarkUserForSession(b *testing.B) {
 	for _, e := range benchEngines {
 		b.Run(e.name, func(b *testing.B) {
@@ -37,8 +38,11 @@ func BenchmarkUserForSession(b *testing.B) {
 				b.Fatalf("CreateSession = %v", err)
 			}
 			b.ReportAllocs()
+			b.SetParallelism(16)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
+				ctx, cancel := context.WithTimeout(ctx, time.Hour)
+				defer cancel()
 				for pb.Next() {
 					if _, err := s.UserForSession(ctx, u.ID, ss.ID, now); err != nil {
 						b.Errorf("UserForSession = %v", err)

@@ -16,9 +16,13 @@ import (
 // A named prepared statement lives on the server connection that prepared
 // it, so preparing on one and executing on the next fails with 42P05
 // ("already exists") or 26000 ("does not exist"). pgx's own
-// default_query_exec_mode (exec, simple_protocol, describe_exec) avoids
-// that for queries pgx runs, but database/sql's Prepare still reaches the
-// server as a named statement. So when the URL asks for one of those modes
+// default_query_exec_mode exec or simple_protocol avoids that for queries
+// pgx runs, but database/sql's Prepare still reaches the server as a named
+// statement. (describe_exec prepares nothing named either, so it is
+// treated alike, but it is not pooler-safe: it parses into the unnamed
+// statement in one round trip and binds it in the next, which a pooler may
+// send to another server connection; pgx's documentation says so, and
+// TestLookupManyAnswersAsOne through PgBouncer shows it.) So when the URL asks for one of those modes
 // the store opens its pool through textConnector, whose "prepared"
 // statements are only their query text: every execution is a plain query
 // in the URL's mode, which the statement helper (Store.queries) and every

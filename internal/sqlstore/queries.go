@@ -54,6 +54,16 @@ CASE WHEN EXISTS (SELECT 1 FROM sessions s
 FROM users u
 WHERE u.id = ?`
 
+	// qUsersForSessions is qUserForSession for several lookups at once
+	// (PostgreSQL, lookups.go): the i-th user, session and time of the
+	// arrays are answered by the row whose ordinal is i, and a user that
+	// does not exist by no row.
+	qUsersForSessions = `SELECT q.i, ` + userColumnsU + `,
+EXISTS (SELECT 1 FROM sessions s
+  WHERE s.id = q.sid AND s.user_id = u.id AND s.revoked_at IS NULL AND s.deadline > q.at)
+FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS q(uid, sid, at, i)
+JOIN users u ON u.id = q.uid`
+
 	// qRotateLock reads everything a rotation decides on; the dialect
 	// appends its row lock (PostgreSQL: the token and its session).
 	qRotateLock = `SELECT t.parent_hash, t.issued_at, t.expires_at, t.spent_at, ` + sessionColumnsS + `, ` + userColumnsU + `

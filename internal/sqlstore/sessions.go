@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/authserve/authserve/internal/auth"
@@ -66,25 +67,80 @@ func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, q *statements, ss
 	return s.writeAudit(ctx, tx, q, ss.UserID)
 }
 
-// UserForSession returns the user behind an access token in one query.
+// UserForSession returns the user behind an access token in one query:
+// on PostgreSQL, one shared with the lookups made at the same time
+// (lookups.go).
 func (s *Store) UserForSession(ctx context.Context, userID int64, sessionID string, now time.Time) (auth.User, error) {
-	q, err := s.queries(ctx)
-	if err != nil {
-		return auth.User{}, s.wrap("user for session", err)
+	l := lookup{userID: userID, sessionID: sessionID, now: now}
+	var err error
+	if s.lookups != nil {
+		err = s.lookups.do(ctx, &l)
+	} else {
+		err = s.lookupOne(ctx, &l)
 	}
-	var u auth.User
-	var live int64
-	dest := append(userDest(&u), &live)
-	err = q.userForSession.QueryRowContext(ctx, sessionID, s.d.ts(now), userID).Scan(dest...)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return auth.User{}, auth.ErrUserNotFound
 	case err != nil:
 		return auth.User{}, s.wrap("user for session", err)
-	case live == 0:
+	case !l.found:
+		return auth.User{}, auth.ErrUserNotFound
+	case !l.live:
 		return auth.User{}, auth.ErrSessionRevoked
 	}
-	return u, nil
+	return l.user, nil
+}
+
+// lookupOne answers l with the one-lookup statement.
+func (s *Store) lookupOne(ctx context.Context, l *lookup) error {
+	q, err := s.queries(ctx)
+	if err != nil {
+		return err
+	}
+	var live int64
+	dest := append(userDest(&l.user), &live)
+	err = q.userForSession.QueryRowContext(ctx, l.sessionID, s.d.ts(l.now), l.userID).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	l.found, l.live = err == nil, live != 0
+	return err
+}
+
+// lookupMany answers a batch of lookups with one statement (PostgreSQL:
+// the questions as arrays, unnested), or with the one-lookup statement
+// when the batch is one.
+func (s *Store) lookupMany(ctx context.Context, batch []*lookup) error {
+	if len(batch) == 1 {
+		return s.lookupOne(ctx, batch[0])
+	}
+	q, err := s.queries(ctx)
+	if err != nil {
+		return err
+	}
+	users := make([]int64, len(batch))
+	sessions := make([]string, len(batch))
+	at := make([]time.Time, len(batch))
+	for i, l := range batch {
+		users[i], sessions[i], at[i] = l.userID, l.sessionID, utc(l.now)
+	}
+	rows, err := q.usersForSessions.QueryContext(ctx, users, sessions, at)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int64
+		var u auth.User
+		var live bool
+		if err := rows.Scan(append([]any{&i}, append(userDest(&u), &live)...)...); err != nil {
+			return err
+		}
+		if i < 1 || i > int64(len(batch)) {
+			return fmt.Errorf("batched lookup answered ordinal %d of %d", i, len(batch))
+		}
+		l := batch[i-1]
+		l.user, l.found, l.live = u, true, live
+	}
+	return rows.Err()
 }
 
 // Rotate spends a refresh token and issues its successor, following the

@@ -34,8 +34,8 @@ type Options struct {
 	// PostgreSQL, a postgres:// URL or a keyword/value string; for MySQL
 	// and MariaDB, a mysql://user:password@host:port/database URL, whose
 	// parameters are the driver's (see mysqlDSN). A PostgreSQL DSN with
-	// default_query_exec_mode=exec, simple_protocol or describe_exec is
-	// safe behind a transaction-pooling proxy (see pooler.go).
+	// default_query_exec_mode=exec or simple_protocol is safe behind a
+	// transaction-pooling proxy (see pooler.go).
 	DSN string
 	// MigrateDSN, when set, is the database Migrate and its lock use
 	// instead of DSN: migrations need a session of their own, which a
@@ -58,6 +58,12 @@ const (
 	postgresMaxOpen      = 10
 	postgresConnLifetime = 30 * time.Minute
 	postgresConnIdleTime = 5 * time.Minute
+
+	// lookupsInFlight batches of at most lookupsPerBatch /me lookups run
+	// at once on PostgreSQL (lookups.go); the rest of the pool stays free
+	// for everything else.
+	lookupsInFlight = 2
+	lookupsPerBatch = 64
 )
 
 // Store is an auth.Store and auth.Lockout on a SQL database. It is safe for
@@ -75,6 +81,10 @@ type Store struct {
 	// schema changes.
 	prepMu sync.Mutex
 	stmts  atomic.Pointer[statements]
+
+	// lookups batches concurrent UserForSession calls (PostgreSQL only;
+	// nil elsewhere: SQLite has no round trip to share, MySQL no arrays).
+	lookups *lookupBatcher
 }
 
 var (
@@ -128,6 +138,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	configurePool(db, d, o, memory)
 	s := &Store{db: db, d: d, pooled: pooled, migrateDSN: o.MigrateDSN}
+	if d == postgresDialect {
+		s.lookups = newLookupBatcher(s.lookupMany, lookupsInFlight, lookupsPerBatch)
+	}
 	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, s.wrap("open "+d.name+" database", err)
@@ -229,6 +242,8 @@ type statements struct {
 
 	insertSession, insertToken, userForSession, rotateLock, spendToken, touchSession,
 	revokeSession, revokeByToken, sessionByToken, revokeOwnSession, revokeAllSessions, listSessions *sql.Stmt
+	// usersForSessions answers a batch of lookups (PostgreSQL only, else nil).
+	usersForSessions *sql.Stmt
 
 	ensureAttempt, lockAttempt, saveAttempt, releaseAttempt, deleteAttempt, pruneAttempts *sql.Stmt
 
@@ -285,6 +300,12 @@ func (s *Store) queries(ctx context.Context) (*statements, error) {
 		prepare(&st.insertSession, qInsertSession),
 		prepare(&st.insertToken, qInsertToken),
 		prepare(&st.userForSession, qUserForSession),
+		func() error {
+			if s.lookups == nil {
+				return nil
+			}
+			return prepare(&st.usersForSessions, qUsersForSessions)
+		}(),
 		prepare(&st.rotateLock, qRotateLock+s.d.lockRotation),
 		prepare(&st.spendToken, qSpendToken),
 		prepare(&st.touchSession, qTouchSession),
@@ -336,6 +357,9 @@ func (s *Store) resetStatements() {
 	}
 	for _, stmt := range st.rec.all() {
 		_ = stmt.Close()
+	}
+	if st.usersForSessions != nil {
+		_ = st.usersForSessions.Close()
 	}
 }
 
