@@ -94,7 +94,7 @@ gobench: ## Go benchmarks with allocations
 bench-once: ## every benchmark once, so that none can rot
 	$(GO) test -run '^$$' -bench . -benchtime=1x ./... >/dev/null
 
-loadbench: ## the README's load figures: bench/load.sh (fresh servers, authbench, medians)
+loadbench: ## docs/performance.md's round-1 load figures: bench/load.sh (fresh servers, authbench, medians)
 	bash bench/load.sh
 
 fuzz: ## run every fuzz target for FUZZTIME (30s)

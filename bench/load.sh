@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/load.sh: the README's performance figures, reproducible. For each
+# bench/load.sh: docs/performance.md's round-1 figures, reproducible. For each
 # engine (SQLite, and PostgreSQL when its URL answers) it runs RUNS times:
 # start a fresh server (an empty database) at bcrypt cost 10, time start to
 # ready, read its idle resident memory, drive it with authbench, stop it with

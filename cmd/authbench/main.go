@@ -48,7 +48,7 @@
 // the lockout never triggers, but the per-address rate limit would answer
 // 429 rate_limited: switch it off as above.
 //
-// Medians of repeated runs (what the README quotes):
+// Medians of repeated runs (what docs/performance.md quotes):
 //
 //	authbench median run1.json run2.json run3.json [--json m.json] [--svg m.svg]
 //

@@ -169,7 +169,7 @@ func runSuite(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&s.ceiling, "ceiling", "bin/authceiling", "the ceiling reference `binary` (cmd/authceiling)")
 	fs.StringVar(&engines, "engines", "sqlite,postgres", "engines, comma-separated")
 	fs.StringVar(&s.pgURL, "postgres-url", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server; fresh databases are created and dropped there")
-	fs.StringVar(&mode, "mode", "full", "full (3 passes of 10 s phases, the README's figures) or quick (1 pass of 2 s phases, CI)")
+	fs.StringVar(&mode, "mode", "full", "full (3 passes of 10 s phases, docs/performance.md's figures) or quick (1 pass of 2 s phases, CI)")
 	fs.StringVar(&jsonOut, "json", "", "write the report as JSON to `FILE`")
 	fs.StringVar(&svgOut, "svg", "", "write a chart of the ratios to `FILE`")
 	fs.StringVar(&extra, "env", "", "extra server settings, `K=V,K=V` (e.g. features switched on)")

@@ -540,7 +540,7 @@ func checkMFALogsClean(t *testing.T, logs *logtest.Buffer, secrets []string) {
 	}
 }
 
-// TestMFAKeyRotation follows a factor through the README's key rotation:
+// TestMFAKeyRotation follows a factor through the key rotation of docs/mfa.md:
 // stored unencrypted without a key, sealed under the first key when next
 // used, moved to the second key while the first is a previous key, and
 // unusable (500, nothing leaked) where only a key it is not sealed under is

@@ -12,7 +12,7 @@ import (
 // arbitrary input: it never panics; it either refuses with a message and
 // no address or accepts with no message; an accepted address is the
 // trimmed input in lower case, lower case itself, within the RFC 5321
-// limits of 254 octets (64 for the local part) README "Endpoints" promises, and
+// limits of 254 octets (64 for the local part) docs/api.md "Requests" promises, and
 // normalising it again changes nothing.
 func FuzzNormalizeEmail(f *testing.F) {
 	for _, s := range []string{

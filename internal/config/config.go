@@ -2,10 +2,11 @@
 // and an optional .env file, and refuses bad values with one line that names
 // the variable at fault.
 //
-// Every variable of README "Configuration" has a field here, plus a few
+// Every variable of the public contract has a field here, plus a few
 // extensions (database pool sizes, HTTP server timeouts, log rotation),
 // marked "Extension" in their documentation. The file .env.example at the
-// root of the repository lists them all; a test keeps the two in step.
+// root of the repository lists them all (README "Configuration" names the
+// common ones); a test keeps the two in step.
 package config
 
 import (
@@ -46,7 +47,7 @@ type Config struct {
 	// AuditRetention is how long audit events are kept.
 	AuditRetention time.Duration `env:"AUTH_AUDIT_RETENTION" envDefault:"2160h"`
 	// HTTPReadHeaderTimeout bounds reading request headers (slowloris defence).
-	// Extension: not in README "Configuration".
+	// Extension: not in the public contract.
 	HTTPReadHeaderTimeout time.Duration `env:"AUTH_HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
 	// HTTPReadTimeout bounds reading a whole request. Extension.
 	HTTPReadTimeout time.Duration `env:"AUTH_HTTP_READ_TIMEOUT" envDefault:"10s"`

@@ -391,7 +391,7 @@ func checkCommonHeaders(t *testing.T, path string, r response) {
 	}
 }
 
-// checkProblem asserts an RFC 9457 body as README "Errors" describes it.
+// checkProblem asserts an RFC 9457 body as docs/api.md "Errors" describes it.
 func checkProblem(t *testing.T, r response, status int, code string) {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != problemContentType {
@@ -490,7 +490,7 @@ func wantJSON(want string) func(*testing.T, response) {
 	}
 }
 
-// checkUser asserts the user shape of README "Endpoints".
+// checkUser asserts the user shape of docs/api.md "Endpoints".
 func checkUser(t *testing.T, u map[string]any, email string) {
 	t.Helper()
 	wantKeys := []string{"id", "email", "first_name", "last_name", "is_active", "email_verified", "created_at", "updated_at"}

@@ -14,7 +14,7 @@ var fuzzPaths = []string{"/api/auth/register", "/api/auth/login", "/api/auth/ref
 // FuzzRequestBody sends arbitrary bodies and content types to every
 // operation that decodes one, through the whole handler on a real SQLite
 // store: decoding and validation must never panic and never answer 5xx,
-// and every error must be problem JSON (README "Errors").
+// and every error must be problem JSON (docs/api.md "Errors").
 func FuzzRequestBody(f *testing.F) {
 	seeds := []struct {
 		path        byte

@@ -18,7 +18,7 @@ import (
 // are chosen by the client.
 const maxLoggedLength = 1024
 
-// Security headers (README "Security": every response). API responses may not be
+// Security headers (docs/api.md "Security": every response). API responses may not be
 // framed nor load anything; /docs gets its own policy from docs.go.
 const apiCSP = "default-src 'none'; frame-ancestors 'none'"
 

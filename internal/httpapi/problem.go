@@ -41,7 +41,7 @@ const defaultUnavailableRetry = 5 * time.Second
 // error does not say when to come back: queues drain fast.
 const defaultOverloadedRetry = time.Second
 
-// The stable error codes (README "Errors").
+// The stable error codes (docs/api.md "Errors").
 const (
 	codeMalformedRequest     = "malformed_request"
 	codeInvalidCredentials   = "invalid_credentials"
@@ -80,7 +80,7 @@ type problemKind struct {
 	detail string
 }
 
-// catalogue lists every code in README "Errors"'s order; the OpenAPI enum of
+// catalogue lists every code in docs/api.md "Errors"'s order; the OpenAPI enum of
 // the code field and the documentation are generated from it.
 var catalogue = []problemKind{
 	{codeMalformedRequest, http.StatusBadRequest, "Malformed request", "The request body is missing or is not a single valid JSON value."},
@@ -375,7 +375,7 @@ var requiredPrefix, requiredSuffix = func() (string, string) {
 	return before, after
 }()
 
-// fieldErrorsFromHuma turns huma's validation details into README "Errors"'s
+// fieldErrorsFromHuma turns huma's validation details into docs/api.md "Errors"'s
 // {"field", "message"} list: "body.email" becomes "email", and a missing
 // property becomes an error of that property.
 func fieldErrorsFromHuma(errs []error) []fieldError {

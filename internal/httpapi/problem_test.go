@@ -157,7 +157,7 @@ func TestRetrySeconds(t *testing.T) {
 }
 
 func TestCatalogueMatchesContract(t *testing.T) {
-	// README "Errors"'s table, in its order.
+	// docs/api.md "Errors"'s table, in its order.
 	want := "malformed_request 400, invalid_credentials 401, missing_token 401, invalid_token 401, token_expired 401, " +
 		"refresh_token_reused 401, account_disabled 403, user_not_found 404, not_found 404, method_not_allowed 405, " +
 		"user_already_exists 409, payload_too_large 413, unsupported_media_type 415, validation_failed 422, " +

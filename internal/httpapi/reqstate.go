@@ -51,7 +51,7 @@ func setUserID(ctx context.Context, id int64) {
 	logging.FieldsFrom(ctx).SetUserID(id)
 }
 
-// maxRequestIDLength bounds a caller's X-Request-ID (README "Endpoints").
+// maxRequestIDLength bounds a caller's X-Request-ID (docs/api.md "Requests").
 const maxRequestIDLength = 128
 
 // validRequestID reports whether a caller's id may be kept: 1 to 128

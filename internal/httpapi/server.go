@@ -1,5 +1,5 @@
 // Package httpapi is the HTTP adapter of authserve and the only package
-// that imports huma. It serves the operations of README "Endpoints"
+// that imports huma. It serves the operations of docs/api.md "Endpoints"
 // on a Go 1.22+ ServeMux through huma's humago adapter, generates their
 // OpenAPI 3.1 document, serves Swagger UI from embedded assets, and
 // translates every failure into RFC 9457 problem details (problem.go).
@@ -29,7 +29,7 @@ import (
 	"github.com/authserve/authserve/internal/ratelimit"
 )
 
-// DefaultMaxBodyBytes is the request body limit of README "Endpoints" (64 KiB).
+// DefaultMaxBodyBytes is the request body limit of docs/api.md "Requests" (64 KiB).
 const DefaultMaxBodyBytes = 64 << 10
 
 // DefaultMaxHeaderBytes bounds the request line and headers together

@@ -95,7 +95,7 @@ func send(rt http.RoundTripper, req *http.Request, buf *bytes.Buffer, keep bool)
 }
 
 // problemCode extracts the stable "code" of an RFC 9457 body, or "" when
-// there is none or it does not look like one of the error codes (README "Errors") (the
+// there is none or it does not look like one of the error codes (docs/api.md "Errors") (the
 // value becomes a map key and a table cell, so it is kept tame).
 func problemCode(body []byte) string {
 	var p struct {

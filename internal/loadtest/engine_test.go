@@ -2,7 +2,7 @@ package loadtest
 
 // The tests in this file are unit tests of the client engine only. They
 // run it against fakeAuth, a minimal in-memory stand-in for four endpoints
-// of the API (README "Endpoints"), to check what the engine sends and how it counts; they
+// of the API (docs/api.md "Endpoints"), to check what the engine sends and how it counts; they
 // say nothing about authserve's performance. The real end-to-end run is
 // the built authbench against the built authserve.
 

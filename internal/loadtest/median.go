@@ -11,7 +11,7 @@ import (
 // Median combines repeated runs of the same phases into one report whose
 // every figure is the median of the runs' figures, phase by phase, and
 // whose status counts are the runs' sums. Medians of repeated runs are what
-// the README quotes: one run on a shared two-core machine is noise.
+// docs/performance.md quotes: one run on a shared two-core machine is noise.
 //
 // Phases are matched by kind and concurrency; a phase missing from a run or
 // failed in it is left out of that phase's medians, and noted.

@@ -36,7 +36,7 @@ var breakerStates = []struct {
 	{"open", 2},
 }
 
-// authEvents are the authentication events of README "Logs and events", exported at zero from
+// authEvents are the authentication events of docs/deployment.md "Logs", exported at zero from
 // the start so that rate() and alerts work before the first occurrence.
 var authEvents = []string{
 	"user.registered",

@@ -36,7 +36,7 @@ const (
 	DefaultMaxLength = 8192
 )
 
-// MaxLeeway is the most clock leeway allowed (README "Tokens and sessions").
+// MaxLeeway is the most clock leeway allowed (docs/api.md "Tokens and sessions").
 const MaxLeeway = time.Second
 
 const (
