@@ -213,6 +213,10 @@ const maxBatchBytes = 256 << 10
 // destination at most this late (Close does not wait for it).
 const batchLinger = 5 * time.Millisecond
 
+// batchFullBytes ends the linger early: a burst fills a batch before the
+// linger is over, and a larger batch only costs copying as it grows.
+const batchFullBytes = 64 << 10
+
 // queue is one destination with its pending lines and drain goroutine.
 type queue struct {
 	name      string
@@ -221,6 +225,7 @@ type queue struct {
 	maxLines  int
 	wake      chan struct{} // capacity 1: the drain goroutine has work
 	closing   chan struct{} // closed by close: stop lingering
+	full      chan struct{} // capacity 1: the batch reached batchFullBytes
 	done      chan struct{} // closed when the drain goroutine has finished
 	dropped   atomic.Uint64
 	closeOnce atomic.Bool
@@ -233,7 +238,7 @@ type queue struct {
 
 func newQueue(name string, w io.Writer, maxLines int) *queue {
 	return &queue{name: name, w: w, maxLines: maxLines, wake: make(chan struct{}, 1),
-		closing: make(chan struct{}), done: make(chan struct{}),
+		closing: make(chan struct{}), full: make(chan struct{}, 1), done: make(chan struct{}),
 		pending: make([]byte, 0, 4096)}
 }
 
@@ -247,6 +252,7 @@ func (q *queue) add(p []byte) {
 		return
 	}
 	wasEmpty := q.lines == 0
+	filled := len(q.pending) < batchFullBytes && len(q.pending)+len(p) >= batchFullBytes
 	q.pending = append(q.pending, p...)
 	q.lines++
 	q.mu.Unlock()
@@ -254,6 +260,12 @@ func (q *queue) add(p []byte) {
 		select {
 		case q.wake <- struct{}{}:
 		default: // already signalled
+		}
+	}
+	if filled {
+		select {
+		case q.full <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -283,6 +295,8 @@ func (q *queue) run() {
 		linger.Reset(batchLinger)
 		select {
 		case <-linger.C:
+		case <-q.full:
+			linger.Stop()
 		case <-q.closing:
 			linger.Stop()
 		}
