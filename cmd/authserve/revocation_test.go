@@ -3,19 +3,42 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/authserve/authserve/internal/pgtest"
 )
 
-// TestRevocationImmediateOnEveryReplica runs two replicas on one SQLite
-// database. Each has already verified (and cached) the access token of a
-// session when the session ends on one of them, by logout or by revoking
-// it from another session: the very next GET /api/auth/me with that token
-// is refused on both. The verified-token cache remembers signatures, never
-// sessions; the session is read from the database on every request.
+// TestRevocationImmediateOnEveryReplica runs two replicas on one database
+// (a SQLite file, and PostgreSQL when AUTH_TEST_POSTGRES_URL is set). Each
+// has already verified (and cached) the access token of a session when the
+// session ends on one of them, by logout or by revoking it from another
+// session: the very next GET /api/auth/me with that token is refused on
+// both. The verified-token cache remembers signatures, never sessions; the
+// session is read from the database on every request. On PostgreSQL
+// concurrent lookups share a statement (sqlstore's lookups.go), so the
+// replicas are kept busy with other sessions' /me meanwhile: a lookup that
+// joins a batch is still answered by a statement that starts after it.
 func TestRevocationImmediateOnEveryReplica(t *testing.T) {
-	env := testEnv(t, nil)
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			extra := map[string]string{}
+			if engine == "postgres" {
+				pgtest.SkipIfUnset(t)
+				extra["AUTH_DATABASE_URL"] = pgtest.DSN(t)
+			}
+			testRevocationImmediate(t, testEnv(t, extra))
+		})
+	}
+}
+
+func testRevocationImmediate(t *testing.T, env map[string]string) {
 	replicas := []*server{startServer(t, env), startServer(t, env)}
+	stopLoad := backgroundMe(t, replicas)
+	defer stopLoad()
 	email := "revoke@example.com"
 	register(t, replicas[0].URL, email)
 	session := func() map[string]any {
@@ -73,6 +96,52 @@ func TestRevocationImmediateOnEveryReplica(t *testing.T) {
 		t.Fatalf("revoke session = %d %v", code, body)
 	}
 	refused("session revoked on replica 0", access)
+}
+
+// backgroundMe keeps 8 clients per replica calling GET /api/auth/me with
+// a session of their own until the returned function is called, which
+// also fails the test if any of those calls was not a 200.
+func backgroundMe(t *testing.T, replicas []*server) (stop func()) {
+	t.Helper()
+	register(t, replicas[0].URL, "busy@example.com")
+	code, body := login(t, replicas[0].URL, "busy@example.com")
+	if code != http.StatusOK {
+		t.Fatalf("login = %d %v", code, body)
+	}
+	access := body["access_token"].(string)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for _, s := range replicas {
+		for range 8 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/auth/me", nil)
+					req.Header.Set("Authorization", "Bearer "+access)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil || resp.StatusCode != http.StatusOK {
+						failures.Add(1)
+					}
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						_ = resp.Body.Close()
+					}
+				}
+			})
+		}
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+		if n := failures.Load(); n > 0 {
+			t.Errorf("%d background GET /api/auth/me were not 200", n)
+		}
+	}
 }
 
 // callList GETs a JSON array with a Bearer token.
