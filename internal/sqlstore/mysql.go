@@ -19,7 +19,9 @@ import (
 )
 
 // mysqlDialect serves MySQL 8 and MariaDB 10.5 and later through
-// github.com/go-sql-driver/mysql. Neither has UPDATE … RETURNING (nor MySQL
+// github.com/go-sql-driver/mysql (on MariaDB 10.5, which lacks SKIP
+// LOCKED, outbox senders take turns: see mysqlHasSkipLocked and
+// claimLock). Neither has UPDATE … RETURNING (nor MySQL
 // INSERT … RETURNING), so the store reads back what it wrote in the same
 // transaction; InnoDB's row locks (SELECT … FOR UPDATE) hold what a
 // transaction decides on, as in PostgreSQL. MariaDB has no FOR UPDATE OF,
@@ -146,6 +148,17 @@ func mysqlDSN(raw string) (string, error) {
 		cfg.Params["innodb_lock_wait_timeout"] = mysqlLockWait
 	}
 	return cfg.FormatDSN(), nil
+}
+
+// readMySQLVersion asks the server its version, once, when the store
+// opens, and sets noSkipLocked when it lacks SKIP LOCKED.
+func (s *Store) readMySQLVersion(ctx context.Context) error {
+	var version string
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	s.noSkipLocked = !mysqlHasSkipLocked(version)
+	return nil
 }
 
 // mysqlHasSkipLocked reports whether the server whose VERSION() is version
