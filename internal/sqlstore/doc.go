@@ -1,8 +1,9 @@
 // Package sqlstore implements auth.Store and auth.Lockout on database/sql,
 // for SQLite (modernc.org/sqlite, pure Go), PostgreSQL
 // (github.com/jackc/pgx/v5/stdlib) and MySQL 8 / MariaDB 10.5+
-// (github.com/go-sql-driver/mysql). Open takes the database as
-// internal/dburl parsed it from AUTH_DATABASE_URL.
+// (github.com/go-sql-driver/mysql; on MariaDB 10.5, which has no SKIP
+// LOCKED, outbox senders take turns: see claimLock). Open takes the
+// database as internal/dburl parsed it from AUTH_DATABASE_URL.
 //
 // # One implementation, small dialects
 //

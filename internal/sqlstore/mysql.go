@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 )
 
 // mysqlDialect serves MySQL 8 and MariaDB 10.5 and later through
-// github.com/go-sql-driver/mysql. Neither has UPDATE … RETURNING (nor MySQL
+// github.com/go-sql-driver/mysql (on MariaDB 10.5, which lacks SKIP
+// LOCKED, outbox senders take turns: see mysqlHasSkipLocked and
+// claimLock). Neither has UPDATE … RETURNING (nor MySQL
 // INSERT … RETURNING), so the store reads back what it wrote in the same
 // transaction; InnoDB's row locks (SELECT … FOR UPDATE) hold what a
 // transaction decides on, as in PostgreSQL. MariaDB has no FOR UPDATE OF,
@@ -145,6 +148,65 @@ func mysqlDSN(raw string) (string, error) {
 		cfg.Params["innodb_lock_wait_timeout"] = mysqlLockWait
 	}
 	return cfg.FormatDSN(), nil
+}
+
+// readMySQLVersion asks the server its version, once, when the store
+// opens, and sets noSkipLocked when it lacks SKIP LOCKED.
+func (s *Store) readMySQLVersion(ctx context.Context) error {
+	var version string
+	if err := s.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	s.noSkipLocked = !mysqlHasSkipLocked(version)
+	return nil
+}
+
+// mysqlHasSkipLocked reports whether the server whose VERSION() is version
+// has SELECT … FOR UPDATE SKIP LOCKED: MariaDB from 10.6, MySQL 8.
+// MariaDB names itself in its version
+// ("10.5.23-MariaDB-1:10.5.23+maria~deb11"); MySQL and its forks (Percona
+// Server "8.0.36-28") do not. The "5.5.5-" that MariaDB puts before its
+// version in the connection handshake is not part of VERSION(), but is
+// dropped in case a proxy answers with that form.
+//
+// A version it cannot read gets false, the claim without SKIP LOCKED,
+// rather than a guess of SKIP LOCKED: that claim is correct on every MySQL
+// and MariaDB (senders only take turns, see claimLock), whereas SKIP
+// LOCKED on a server without it fails to prepare, and since the store
+// prepares all its statements together, that would fail every call, not
+// only the outbox's.
+func mysqlHasSkipLocked(version string) bool {
+	mariaDB := strings.Contains(strings.ToLower(version), "mariadb")
+	if mariaDB {
+		version = strings.TrimPrefix(version, "5.5.5-")
+	}
+	major, minor, ok := majorMinor(version)
+	switch {
+	case !ok:
+		return false
+	case mariaDB:
+		return major > 10 || major == 10 && minor >= 6
+	default:
+		return major >= 8
+	}
+}
+
+// majorMinor reads the leading "MAJOR.MINOR" of a server version.
+func majorMinor(version string) (major, minor int, ok bool) {
+	end := strings.IndexFunc(version, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if end >= 0 {
+		version = version[:end]
+	}
+	parts := strings.Split(version, ".")
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return major, minor, true
 }
 
 // sameSetting reports whether a URL's value is the one wanted, written any

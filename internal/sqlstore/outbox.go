@@ -21,8 +21,10 @@ func scanOutbox(row scanner) (auth.OutboxMessage, error) {
 }
 
 // ClaimOutbox claims up to limit due messages for owner in one transaction:
-// on PostgreSQL and MariaDB the rows are picked FOR UPDATE SKIP LOCKED, so
-// replicas claiming at once take different messages; on SQLite the
+// on PostgreSQL, MySQL and MariaDB 10.6+ the rows are picked FOR UPDATE
+// SKIP LOCKED, so replicas claiming at once take different messages; on
+// MariaDB 10.5 they are picked without a lock and a replica claims only
+// those still free, so replicas take turns (see claimLock); on SQLite the
 // immediate transaction is the only writer. Each claim lasts until
 // now+lease and counts an attempt, so that a message whose sender died
 // mid-delivery still runs out of attempts.
@@ -55,8 +57,19 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 			return err
 		}
 		for _, id := range ids {
-			if _, err := tx.StmtContext(ctx, q.rec.claimOne).ExecContext(ctx, owner, s.d.ts(now.Add(lease)), id); err != nil {
+			res, err := tx.StmtContext(ctx, q.rec.claimOne).ExecContext(ctx, owner, s.d.ts(now.Add(lease)), id,
+				s.d.ts(now), s.d.ts(now))
+			if err != nil {
 				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				// Claimed by another sender since it was picked (only
+				// where the pick took no lock: claimLock).
+				continue
 			}
 			m, err := scanOutbox(tx.StmtContext(ctx, q.rec.outboxByID).QueryRowContext(ctx, id))
 			if err != nil {

@@ -47,7 +47,7 @@ func (s *Store) prepareRecovery(prepare func(**sql.Stmt, string) error, r *recov
 		prepare(&r.pruneLinkTokens, qPruneLinkTokens),
 		prepare(&r.pruneCooldowns, qPruneCooldowns),
 		prepare(&r.insertOutbox, qInsertOutbox),
-		prepare(&r.claimDue, qClaimDue+s.d.skipLocked()),
+		prepare(&r.claimDue, qClaimDue+s.claimLock()),
 		prepare(&r.claimOne, qClaimOne),
 		prepare(&r.outboxByID, qOutboxByID),
 		prepare(&r.outboxSent, qOutboxSent),
@@ -69,13 +69,46 @@ func (d *dialect) cooldownConflict() string {
 	return " ON CONFLICT (address_key, kind) DO NOTHING"
 }
 
-// skipLocked ends qClaimDue: PostgreSQL and MariaDB (10.6+) / MySQL 8 lock
-// the rows they pick and skip those another transaction holds.
+// skipLocked is the dialect's ending of qClaimDue: PostgreSQL, MySQL 8 and
+// MariaDB 10.6+ lock the rows they pick and skip those another transaction
+// holds. MariaDB 10.5 has no SKIP LOCKED; see claimLock.
 func (d *dialect) skipLocked() string {
 	if d == sqliteDialect {
 		return ""
 	}
 	return " FOR UPDATE SKIP LOCKED"
+}
+
+// claimLock ends qClaimDue for this store: the dialect's skipLocked, or,
+// on a server without SKIP LOCKED (MariaDB 10.5, which Open detects),
+// nothing at all.
+//
+// Without a lock the claim is still correct, because qClaimOne decides:
+// it claims a row only if, as committed, the row is still pending, due and
+// unclaimed (or its lease ran out). An UPDATE is a locking read: InnoDB
+// waits for the row lock of a sender claiming or marking the same row,
+// then checks the WHERE against the latest committed version, not the
+// transaction's snapshot. A row another sender claimed meanwhile has
+// claim_until after now (a lease is never zero) and is left alone (0 rows
+// matched), as is one already marked sent or failed. So each row goes to
+// one sender per lease; senders that picked the same rows take turns, and
+// the one that finds its rows taken claims fewer, or none, this time.
+//
+// Not a plain FOR UPDATE, which is just as correct about claims but
+// deadlocks with MarkSent and the other outbox updates: the claim's
+// locking read holds email_outbox_due_idx entries and waits for the
+// PRIMARY row, while an update changing status or next_attempt_at holds
+// the PRIMARY row and waits for its due_idx entry. InnoDB then rolls the
+// update back, and a MarkSent lost so sends the message again after its
+// lease (with FOR UPDATE, the outbox contract's concurrent claims lost 21
+// of 240 MarkSent calls on MariaDB 10.11). qClaimOne, by primary key,
+// changing no indexed column, takes no due_idx lock, so no such cycle
+// forms.
+func (s *Store) claimLock() string {
+	if s.noSkipLocked {
+		return ""
+	}
+	return s.d.skipLocked()
 }
 
 // RequestLink claims the address's cooldown and, when it was free and

@@ -37,14 +37,19 @@ WHERE t.hash = ? AND t.kind = ? AND t.used_at IS NULL AND t.expires_at > ?`
 	qInsertOutbox    = `INSERT INTO email_outbox (user_id, recipient, kind, subject, text_body, html_body, status, attempts, created_at, next_attempt_at, last_error)
 VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '')`
 
-	// qClaimDue picks due messages nobody holds; the dialect appends its
+	// qClaimDue picks due messages nobody holds; the store appends its
 	// lock (FOR UPDATE SKIP LOCKED: replicas claiming at once take
-	// different rows instead of waiting for each other). SQLite's
-	// immediate transaction already holds the only write lock.
+	// different rows instead of waiting for each other; none on MariaDB
+	// 10.5, see claimLock). SQLite's immediate transaction already holds
+	// the only write lock.
 	qClaimDue = `SELECT id FROM email_outbox
 WHERE status = 'pending' AND next_attempt_at <= ? AND (claim_until IS NULL OR claim_until <= ?)
 ORDER BY next_attempt_at, id LIMIT ?`
-	qClaimOne     = `UPDATE email_outbox SET claimed_by = ?, claim_until = ?, attempts = attempts + 1 WHERE id = ?`
+	// qClaimOne claims a row qClaimDue picked if it is still due and
+	// unclaimed: always so when qClaimDue locked it, and what decides
+	// between senders where it could not (claimLock).
+	qClaimOne = `UPDATE email_outbox SET claimed_by = ?, claim_until = ?, attempts = attempts + 1
+WHERE id = ? AND status = 'pending' AND next_attempt_at <= ? AND (claim_until IS NULL OR claim_until <= ?)`
 	qOutboxByID   = `SELECT ` + outboxColumns + ` FROM email_outbox WHERE id = ?`
 	qOutboxSent   = `UPDATE email_outbox SET status = 'sent', sent_at = ?, subject = '', text_body = '', html_body = '', claimed_by = NULL, claim_until = NULL, last_error = '' WHERE id = ? AND claimed_by = ?`
 	qOutboxRetry  = `UPDATE email_outbox SET next_attempt_at = ?, claimed_by = NULL, claim_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ?`

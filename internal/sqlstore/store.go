@@ -75,6 +75,12 @@ type Store struct {
 	// nothing may rely on session state; migrateDSN: Options.MigrateDSN.
 	pooled     bool
 	migrateDSN string
+	// noSkipLocked: the server has no SKIP LOCKED (MariaDB before 10.6,
+	// read by Open), so the outbox claim reads without locking and lets
+	// its conditional UPDATE decide (see claimLock). A field, not a
+	// dialect setting: the dialects are shared by every store in the
+	// process.
+	noSkipLocked bool
 
 	// stmts holds the prepared statements, prepared together on first
 	// use (the tables may not exist before Migrate) and dropped when the
@@ -144,6 +150,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, s.wrap("open "+d.name+" database", err)
+	}
+	if d == mysqlDialect {
+		if err := s.readMySQLVersion(ctx); err != nil {
+			_ = db.Close()
+			return nil, s.wrap("open "+d.name+" database", err)
+		}
 	}
 	return s, nil
 }
