@@ -272,3 +272,45 @@ func TestSinkBatchesWrites(t *testing.T) {
 		t.Errorf("%d lines took %d writes: no batching", lines, w.writes)
 	}
 }
+
+// TestSinkLinger: a woken drain waits for more lines before it writes,
+// but a batch that reaches batchFullBytes is written at once, and Close
+// writes what is pending without waiting for the linger to end.
+func TestSinkLinger(t *testing.T) {
+	w := &countingWriter{}
+	q := newQueue("test", w, 1<<20)
+	q.linger = time.Hour
+	go q.run()
+	written := func() int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.buf.Len()
+	}
+	line := []byte(strings.Repeat("x", 1023) + "\n")
+	q.add(line)
+	time.Sleep(50 * time.Millisecond)
+	if n := written(); n != 0 {
+		t.Fatalf("one line was written (%d bytes) before the linger ended", n)
+	}
+	for range batchFullBytes / len(line) {
+		q.add(line)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for written() < batchFullBytes && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := written(); n < batchFullBytes {
+		t.Fatalf("a full batch was not written during the linger: %d bytes", n)
+	}
+	q.add(line)
+	start := time.Now()
+	q.close()
+	<-q.done
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("close waited %v", d)
+	}
+	want := (batchFullBytes/len(line) + 2) * len(line)
+	if n := written(); n != want {
+		t.Errorf("after close %d bytes written, want %d", n, want)
+	}
+}

@@ -226,6 +226,7 @@ type queue struct {
 	wake      chan struct{} // capacity 1: the drain goroutine has work
 	closing   chan struct{} // closed by close: stop lingering
 	full      chan struct{} // capacity 1: the batch reached batchFullBytes
+	linger    time.Duration // batchLinger; longer in tests
 	done      chan struct{} // closed when the drain goroutine has finished
 	dropped   atomic.Uint64
 	closeOnce atomic.Bool
@@ -238,7 +239,7 @@ type queue struct {
 
 func newQueue(name string, w io.Writer, maxLines int) *queue {
 	return &queue{name: name, w: w, maxLines: maxLines, wake: make(chan struct{}, 1),
-		closing: make(chan struct{}), full: make(chan struct{}, 1), done: make(chan struct{}),
+		closing: make(chan struct{}), full: make(chan struct{}, 1), done: make(chan struct{}), linger: batchLinger,
 		pending: make([]byte, 0, 4096)}
 }
 
@@ -289,10 +290,10 @@ func (q *queue) close() {
 func (q *queue) run() {
 	defer close(q.done)
 	spare := make([]byte, 0, 4096)
-	linger := time.NewTimer(batchLinger)
+	linger := time.NewTimer(q.linger)
 	linger.Stop()
 	for range q.wake {
-		linger.Reset(batchLinger)
+		linger.Reset(q.linger)
 		select {
 		case <-linger.C:
 		case <-q.full:
