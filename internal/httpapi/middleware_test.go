@@ -364,6 +364,55 @@ func TestSlowHandlerKeepsContext(t *testing.T) {
 	}
 }
 
+// TestClientHangsUp: a client that leaves while its login waits on the
+// database cancels that call; the request ends as a 499 at info level,
+// with no error line and no stack, and the server's metrics see a 499,
+// not a 5xx (an operator must not be paged for impatient clients).
+func TestClientHangsUp(t *testing.T) {
+	fs := &failingStore{delay: time.Minute}
+	var mu sync.Mutex
+	var statuses []int
+	e := newEnv(t, func(c *envConfig) {
+		c.store = func(s auth.Store) auth.Store { fs.Store = s; return fs }
+		c.extra = func(s *server) {
+			s.observe = func(_, _ string, status int, _ time.Duration) {
+				mu.Lock()
+				statuses = append(statuses, status)
+				mu.Unlock()
+			}
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/api/auth/login",
+		strings.NewReader(`{"email":"gone@example.com","password":"`+testPassword+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Request-ID", "hung-up")
+	if resp, err := e.srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("login answered %d within a minute's delay", resp.StatusCode)
+	}
+	logs := e.logs.WaitFor(t, "the access line of the abandoned login", func(l string) bool {
+		return strings.Contains(l, `"request_id":"hung-up","method"`)
+	})
+	for _, l := range e.logs.Lines(t) {
+		if l["request_id"] != "hung-up" {
+			continue
+		}
+		if l["msg"] == "internal error" || l["stack"] != nil {
+			t.Errorf("an abandoned request logged an error: %v", l)
+		}
+		if l["msg"] == "request" && (l["status"] != float64(statusClientClosed) || l["level"] != "INFO") {
+			t.Errorf("access line %v, want status 499 at INFO", l)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(statuses) != 1 || statuses[0] != statusClientClosed {
+		t.Errorf("metrics saw statuses %v, want [499]\n%s", statuses, logs)
+	}
+}
+
 func (s *failingStore) Ping(ctx context.Context) error {
 	s.mu.Lock()
 	err := s.err

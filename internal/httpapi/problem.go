@@ -181,6 +181,23 @@ func headersTooLarge(ctx context.Context) *problem {
 	return p
 }
 
+// statusClientClosed is nginx's 499 "client closed request": the status
+// the access log and the metrics give a request whose client hung up
+// before its answer was ready. No client ever reads it.
+const statusClientClosed = 499
+
+// clientClosed is the problem of a request abandoned by its client: the
+// work it waited on (a hashing slot, a database call) was cancelled with
+// the connection. It is not the server's fault, so it is neither a 5xx in
+// the metrics nor an error line with a stack in the log.
+func clientClosed(ctx context.Context) *problem {
+	p := newProblem(ctx, codeServiceUnavailable)
+	p.Status = statusClientClosed
+	p.Title = "Client Closed Request"
+	p.Detail = "The client closed the connection before the answer was ready."
+	return p
+}
+
 // withHeader sets a response header of p and returns p.
 func (p *problem) withHeader(name, value string) *problem {
 	if p.headers == nil {
@@ -226,6 +243,12 @@ const (
 func problemFor(ctx context.Context, err error) *problem {
 	if p, ok := errors.AsType[*problem](err); ok {
 		return p
+	}
+	// net/http cancels a request's context only when its client goes
+	// away (the server's base context never is), and only a context ends
+	// in context.Canceled.
+	if errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
+		return clientClosed(ctx)
 	}
 	if ve, ok := errors.AsType[*auth.ValidationError](err); ok {
 		p := newProblem(ctx, codeValidationFailed)

@@ -23,37 +23,51 @@ func TestProblemFor(t *testing.T) {
 		wantCode   string
 		wantHeader map[string]string
 		internal   bool // the cause is kept for the log
+		gone       bool // the client hung up: the request's context is cancelled
 	}{
-		{"invalid credentials", auth.ErrInvalidCredentials, 401, codeInvalidCredentials, map[string]string{"WWW-Authenticate": "Bearer"}, false},
-		{"missing token", errMissingToken, 401, codeMissingToken, map[string]string{"WWW-Authenticate": "Bearer"}, false},
-		{"invalid token", auth.ErrInvalidToken, 401, codeInvalidToken, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}, false},
-		{"revoked session", fmt.Errorf("authenticate: %w", auth.ErrSessionRevoked), 401, codeInvalidToken, nil, false},
+		{"invalid credentials", auth.ErrInvalidCredentials, 401, codeInvalidCredentials, map[string]string{"WWW-Authenticate": "Bearer"}, false, false},
+		{"missing token", errMissingToken, 401, codeMissingToken, map[string]string{"WWW-Authenticate": "Bearer"}, false, false},
+		{"invalid token", auth.ErrInvalidToken, 401, codeInvalidToken, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}, false, false},
+		{"revoked session", fmt.Errorf("authenticate: %w", auth.ErrSessionRevoked), 401, codeInvalidToken, nil, false, false},
 		{"expired token", fmt.Errorf("verify: %w", auth.ErrTokenExpired), 401, codeTokenExpired,
-			map[string]string{"WWW-Authenticate": `Bearer error="invalid_token", error_description="token expired"`}, false},
-		{"reused refresh token", auth.ErrRefreshReused, 401, codeRefreshTokenReused, nil, false},
-		{"disabled", auth.ErrAccountDisabled, 403, codeAccountDisabled, nil, false},
-		{"user gone", auth.ErrUserNotFound, 404, codeUserNotFound, nil, false},
-		{"not found", fmt.Errorf("revoke: %w", auth.ErrNotFound), 404, codeNotFound, nil, false},
-		{"email taken", auth.ErrEmailTaken, 409, codeUserAlreadyExists, nil, false},
+			map[string]string{"WWW-Authenticate": `Bearer error="invalid_token", error_description="token expired"`}, false, false},
+		{"reused refresh token", auth.ErrRefreshReused, 401, codeRefreshTokenReused, nil, false, false},
+		{"disabled", auth.ErrAccountDisabled, 403, codeAccountDisabled, nil, false, false},
+		{"user gone", auth.ErrUserNotFound, 404, codeUserNotFound, nil, false, false},
+		{"not found", fmt.Errorf("revoke: %w", auth.ErrNotFound), 404, codeNotFound, nil, false, false},
+		{"email taken", auth.ErrEmailTaken, 409, codeUserAlreadyExists, nil, false, false},
 		{"locked", &auth.RetryError{Kind: auth.ErrLocked, RetryAfter: 14*time.Minute + 100*time.Millisecond}, 429, codeAccountLocked,
-			map[string]string{"Retry-After": "841"}, false},
-		{"locked without a hint", &auth.RetryError{Kind: auth.ErrLocked}, 429, codeAccountLocked, map[string]string{"Retry-After": "1"}, false},
-		{"unavailable", fmt.Errorf("ping: %w", auth.ErrUnavailable), 503, codeServiceUnavailable, map[string]string{"Retry-After": "5"}, false},
+			map[string]string{"Retry-After": "841"}, false, false},
+		{"locked without a hint", &auth.RetryError{Kind: auth.ErrLocked}, 429, codeAccountLocked, map[string]string{"Retry-After": "1"}, false, false},
+		{"unavailable", fmt.Errorf("ping: %w", auth.ErrUnavailable), 503, codeServiceUnavailable, map[string]string{"Retry-After": "5"}, false, false},
 		{"circuit open", fmt.Errorf("store: %w", &auth.RetryError{Kind: auth.ErrUnavailable, RetryAfter: 29 * time.Second}), 503, codeServiceUnavailable,
-			map[string]string{"Retry-After": "29"}, false},
-		{"overloaded", &auth.RetryError{Kind: auth.ErrOverloaded, RetryAfter: 2 * time.Second}, 503, codeOverloaded, map[string]string{"Retry-After": "2"}, false},
-		{"overloaded without a hint", auth.ErrOverloaded, 503, codeOverloaded, map[string]string{"Retry-After": "1"}, false},
-		{"database", fmt.Errorf("insert: %w", auth.ErrDatabase), 500, codeDatabaseError, nil, true},
-		{"unknown", errors.New("pq: relation users does not exist"), 500, codeInternalError, nil, true},
-		{"malformed", errMalformedRequest, 400, codeMalformedRequest, nil, false},
-		{"too large", errPayloadTooLarge, 413, codePayloadTooLarge, nil, false},
-		{"media type", errUnsupportedMediaType, 415, codeUnsupportedMediaType, nil, false},
-		{"route", errRouteNotFound, 404, codeNotFound, nil, false},
+			map[string]string{"Retry-After": "29"}, false, false},
+		{"overloaded", &auth.RetryError{Kind: auth.ErrOverloaded, RetryAfter: 2 * time.Second}, 503, codeOverloaded, map[string]string{"Retry-After": "2"}, false, false},
+		{"overloaded without a hint", auth.ErrOverloaded, 503, codeOverloaded, map[string]string{"Retry-After": "1"}, false, false},
+		{"database", fmt.Errorf("insert: %w", auth.ErrDatabase), 500, codeDatabaseError, nil, true, false},
+		{"unknown", errors.New("pq: relation users does not exist"), 500, codeInternalError, nil, true, false},
+		{"malformed", errMalformedRequest, 400, codeMalformedRequest, nil, false, false},
+		{"too large", errPayloadTooLarge, 413, codePayloadTooLarge, nil, false, false},
+		{"media type", errUnsupportedMediaType, 415, codeUnsupportedMediaType, nil, false, false},
+		{"route", errRouteNotFound, 404, codeNotFound, nil, false, false},
+		// A client that hangs up cancels what its request waited on; that
+		// is a 499 for the log and the metrics, not the server's error.
+		{"client gone while hashing", fmt.Errorf("hash password: %w", context.Canceled), statusClientClosed, codeServiceUnavailable, nil, false, true},
+		{"client gone during a query", fmt.Errorf("user by email: %w: %w", auth.ErrUnavailable, context.Canceled), statusClientClosed, codeServiceUnavailable, nil, false, true},
+		{"domain answer after the client left", auth.ErrInvalidCredentials, 401, codeInvalidCredentials, nil, false, true},
+		// With the client still there, a cancellation is a bug of ours.
+		{"cancelled while the client waits", fmt.Errorf("hash password: %w", context.Canceled), 500, codeInternalError, nil, true, false},
+		{"query timed out after the client left", fmt.Errorf("q: %w: %w", auth.ErrUnavailable, context.DeadlineExceeded), 503, codeServiceUnavailable, nil, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &requestState{}
 			ctx := withState(logging.WithRequestID(context.Background(), "rid-1"), st)
+			if tc.gone {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				cancel()
+			}
 			p := problemFor(ctx, tc.err)
 			if p.Status != tc.wantStatus || p.Code != tc.wantCode {
 				t.Errorf("problemFor(%v) = %d %s, want %d %s", tc.err, p.Status, p.Code, tc.wantStatus, tc.wantCode)
