@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -146,6 +147,19 @@ func appendJSONFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// invalidUTF8 is what slog's JSON handler writes for a byte that is not
+// UTF-8: the replacement character, raw since Go 1.27, escaped as \ufffd
+// before. Asked of the handler itself, so that the fast path writes what
+// slog would with whichever toolchain built the binary.
+var invalidUTF8 = func() string {
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("\xff")
+	if strings.Contains(b.String(), `"msg":"\ufffd"`) {
+		return `\ufffd`
+	}
+	return "\uFFFD"
+}()
+
 // AppendJSONString appends s quoted as slog's JSON handler quotes it, and
 // as encoding/json does with HTML escaping off: control characters, '"'
 // and '\\' escaped, invalid UTF-8 as U+FFFD, and U+2028 and U+2029
@@ -179,7 +193,7 @@ func AppendJSONString(b []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
-			b = append(b, "\uFFFD"...) // the replacement character itself, as slog writes it
+			b = append(b, invalidUTF8...)
 			i += size
 			start = i
 			continue
