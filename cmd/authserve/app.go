@@ -68,6 +68,7 @@ func openStore(ctx context.Context, cfg config.Config, migrate bool) (*sqlstore.
 	s, err := sqlstore.Open(ctx, sqlstore.Options{
 		URL:          cfg.DB,
 		MigrateDSN:   mdb.DSN(),
+		OpTimeout:    cfg.DBTimeout,
 		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
 		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
 	})

@@ -167,39 +167,7 @@ func TestLookupManyAnswersAsOne(t *testing.T) {
 				t.Skip("this engine does not batch lookups")
 			}
 			ctx := context.Background()
-			t0 := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
-			var users []auth.User
-			for i := range 3 {
-				u, err := s.CreateUser(ctx, auth.NewUser{Email: fmt.Sprintf("u%d@example.com", i),
-					PasswordHash: "$2a$04$x", IsActive: true, CreatedAt: t0, FirstName: "Ünï"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				users = append(users, u)
-				for _, id := range []string{"live", "revoked"} {
-					sid := fmt.Sprintf("%s-%d", id, i)
-					if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0,
-						ExpiresAt: t0.Add(time.Hour), Deadline: t0.Add(2 * time.Hour), AAL: "aal1", AMR: []string{"pwd"}},
-						auth.RefreshToken{Hash: "rt-" + sid, SessionID: sid, UserID: u.ID, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := s.RevokeSession(ctx, u.ID, fmt.Sprintf("revoked-%d", i), t0); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var questions []lookup
-			for i, u := range users {
-				for _, sid := range []string{"live", "revoked", "none"} {
-					for _, at := range []time.Duration{time.Minute, 2 * time.Hour, 3 * time.Hour} {
-						questions = append(questions, lookup{userID: u.ID, sessionID: fmt.Sprintf("%s-%d", sid, i), now: t0.Add(at)})
-					}
-				}
-				// Another user's live session, and an unknown user.
-				questions = append(questions, lookup{userID: u.ID, sessionID: fmt.Sprintf("live-%d", (i+1)%3), now: t0.Add(time.Minute)},
-					lookup{userID: u.ID + 1000, sessionID: fmt.Sprintf("live-%d", i), now: t0.Add(time.Minute)})
-			}
-			questions = append(questions, questions[0], questions[0]) // duplicates
+			questions := lookupQuestions(t, s)
 
 			want := make([]lookup, len(questions))
 			batch := make([]*lookup, len(questions))
@@ -263,4 +231,47 @@ func TestLookupManyAnswersAsOne(t *testing.T) {
 			t.Logf("%d batches of more than one lookup in 640 concurrent lookups", sizes.Load())
 		})
 	}
+}
+
+// lookupQuestions stores three users, each with a live and a revoked
+// session, and returns lookups that ask every kind of question of them:
+// live, revoked, unknown and another user's sessions, before and after
+// expiry and deadline, an unknown user, and duplicates.
+func lookupQuestions(t *testing.T, s *Store) []lookup {
+	t.Helper()
+	ctx := context.Background()
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+	var users []auth.User
+	for i := range 3 {
+		u, err := s.CreateUser(ctx, auth.NewUser{Email: fmt.Sprintf("u%d@example.com", i),
+			PasswordHash: "$2a$04$x", IsActive: true, CreatedAt: t0, FirstName: "Ünï"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+		for _, id := range []string{"live", "revoked"} {
+			sid := fmt.Sprintf("%s-%d", id, i)
+			if err := s.CreateSession(ctx, auth.Session{ID: sid, UserID: u.ID, CreatedAt: t0, LastUsedAt: t0,
+				ExpiresAt: t0.Add(time.Hour), Deadline: t0.Add(2 * time.Hour), AAL: "aal1", AMR: []string{"pwd"}},
+				auth.RefreshToken{Hash: "rt-" + sid, SessionID: sid, UserID: u.ID, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.RevokeSession(ctx, u.ID, fmt.Sprintf("revoked-%d", i), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var questions []lookup
+	for i, u := range users {
+		for _, sid := range []string{"live", "revoked", "none"} {
+			for _, at := range []time.Duration{time.Minute, 2 * time.Hour, 3 * time.Hour} {
+				questions = append(questions, lookup{userID: u.ID, sessionID: fmt.Sprintf("%s-%d", sid, i), now: t0.Add(at)})
+			}
+		}
+		// Another user's live session, and an unknown user.
+		questions = append(questions, lookup{userID: u.ID, sessionID: fmt.Sprintf("live-%d", (i+1)%3), now: t0.Add(time.Minute)},
+			lookup{userID: u.ID + 1000, sessionID: fmt.Sprintf("live-%d", i), now: t0.Add(time.Minute)})
+	}
+	questions = append(questions, questions[0], questions[0]) // duplicates
+	return questions
 }

@@ -69,13 +69,17 @@ func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, q *statements, ss
 
 // UserForSession returns the user behind an access token in one query:
 // on PostgreSQL, one shared with the lookups made at the same time
-// (lookups.go).
+// (lookups.go); on a SQLite file, one on a reader connection of its own
+// (readers.go).
 func (s *Store) UserForSession(ctx context.Context, userID int64, sessionID string, now time.Time) (auth.User, error) {
 	l := lookup{userID: userID, sessionID: sessionID, now: now}
 	var err error
-	if s.lookups != nil {
+	switch {
+	case s.lookups != nil:
 		err = s.lookups.do(ctx, &l)
-	} else {
+	case s.readers != nil:
+		err = s.readers.lookup(ctx, &l)
+	default:
 		err = s.lookupOne(ctx, &l)
 	}
 	switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,12 @@ type Options struct {
 	// transaction-pooling proxy does not give (see migrate.go).
 	MigrateDSN string
 
+	// OpTimeout is the bound on one operation (AUTH_DB_TIMEOUT, 3s when
+	// zero). The breaker enforces it through the context; the SQLite
+	// readers of GET /me, which take no cancellable context, through
+	// their busy_timeout (readers.go).
+	OpTimeout time.Duration
+
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
@@ -64,6 +71,10 @@ const (
 	// for everything else.
 	lookupsInFlight = 2
 	lookupsPerBatch = 64
+
+	// defaultOpTimeout is AUTH_DB_TIMEOUT's default, for a store opened
+	// without Options.OpTimeout.
+	defaultOpTimeout = 3 * time.Second
 )
 
 // Store is an auth.Store and auth.Lockout on a SQL database. It is safe for
@@ -91,6 +102,9 @@ type Store struct {
 	// lookups batches concurrent UserForSession calls (PostgreSQL only;
 	// nil elsewhere: SQLite has no round trip to share, MySQL no arrays).
 	lookups *lookupBatcher
+	// readers answer UserForSession on a SQLite file (readers.go; nil
+	// elsewhere, and for an in-memory database, which is one connection).
+	readers *sqliteReaders
 }
 
 var (
@@ -146,6 +160,15 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{db: db, d: d, pooled: pooled, migrateDSN: o.MigrateDSN}
 	if d == postgresDialect {
 		s.lookups = newLookupBatcher(s.lookupMany, lookupsInFlight, lookupsPerBatch)
+	}
+	if d == sqliteDialect && !memory {
+		timeout := o.OpTimeout
+		if timeout <= 0 {
+			timeout = defaultOpTimeout
+		}
+		// As many as there are cores to run them: each lookup is
+		// CPU work, not a wait.
+		s.readers = newSQLiteReaders(db.Driver(), readerDSN(dsn, timeout), d.rebind(qUserForSession), max(2, runtime.GOMAXPROCS(0)))
 	}
 	if err := s.ping(ctx); err != nil {
 		_ = db.Close()
@@ -239,6 +262,9 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the prepared statements and the pool.
 func (s *Store) Close() error {
+	if s.readers != nil {
+		s.readers.close()
+	}
 	s.resetStatements()
 	return s.db.Close()
 }
