@@ -44,6 +44,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	config.SetGCPercent(getenv)
 	if cfg.JWTSecret == "" {
 		return errors.New("AUTH_JWT_SECRET is required (the ceiling checks HS256 tokens)")
 	}

@@ -37,6 +37,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(procsBesideHashing(defaultProcs, cfg.HashConcurrency))
 	}
+	config.SetGCPercent(getenv)
 	// The listener comes first: the liveness probe answers while the rest
 	// is built (migrations, the API and its OpenAPI document, keys), and
 	// requests that arrive meanwhile wait for it (httpapi.Starting).
