@@ -119,8 +119,12 @@ func dialectFor(driver string) (*dialect, error) {
 //     power cut, and an acknowledged write must survive;
 //   - _txlock=immediate: transactions take the write lock when they begin,
 //     so two read-then-write transactions never deadlock on the upgrade.
-const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+const sqlitePragmas = sqliteBusyTimeout + "&_pragma=foreign_keys(1)" +
 	"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+
+// sqliteBusyTimeout is the writers' wait; the /me readers replace it with
+// their own (readerDSN).
+const sqliteBusyTimeout = "_pragma=busy_timeout(5000)"
 
 // driverDSN is what the driver opens for u: the MySQL URL in the driver's
 // own form, the SQLite DSN with the store's pragmas.

@@ -67,7 +67,7 @@ func newSQLiteReaders(d driver.Driver, dsn, query string, n int) *sqliteReaders 
 // to timeout and query_only on.
 func readerDSN(dsn string, timeout time.Duration) string {
 	ms := max(timeout.Milliseconds(), 1)
-	return strings.Replace(dsn, "_pragma=busy_timeout(5000)", fmt.Sprintf("_pragma=busy_timeout(%d)", ms), 1) +
+	return strings.Replace(dsn, sqliteBusyTimeout, fmt.Sprintf("_pragma=busy_timeout(%d)", ms), 1) +
 		"&_pragma=query_only(1)"
 }
 
