@@ -20,7 +20,8 @@ import (
 // pool, argument conversion, Rows and Scan, and two goroutines per query
 // (database/sql's and the driver's, each waiting for the context to end,
 // so that they can interrupt the statement). Measured side by side
-// (BenchmarkUserForSession), these readers halve the lookup's time.
+// (BenchmarkUserForSession), these readers nearly halve the lookup's time
+// (12.1 → 6.9 µs).
 //
 // They give up the context's interruption, not the deadline: a WAL read
 // never waits for the writer, and the one wait it can meet (the
